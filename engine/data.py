@@ -1,0 +1,217 @@
+"""Datasets and the character tokenizer, exactly as microgpt reads and encodes them.
+
+microgpt reads one document per non-blank line of a text file, builds its vocabulary from
+the sorted set of characters in the data, and gives the special BOS token the id
+`len(uchars)`. The default dataset is microgpt's names file: cached after the first
+download, or a list of names shipped in the package when offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import urllib.request
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from engine.errors import InputError
+
+NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt"
+DOWNLOAD_TIMEOUT = 5.0  # seconds
+CACHE_DIR_ENV = "MICROGPT_TUI_CACHE_DIR"
+OFFLINE_ENV = "MICROGPT_TUI_OFFLINE"
+CACHE_FILE_NAME = "names.txt"
+FALLBACK_RESOURCE = "data/names_fallback.txt"
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+def parse_docs(text: str) -> list[str]:
+    """Split text into documents the way microgpt does: one per non-blank line, stripped."""
+    return [line.strip() for line in text.strip().split("\n") if line.strip()]
+
+
+def read_docs(path: str | os.PathLike[str]) -> list[str]:
+    """Read a dataset file: one document per non-blank line, exactly as microgpt does.
+
+    Raises InputError if the file is missing, a directory, unreadable, not UTF-8 text, or
+    holds no documents.
+    """
+    try:
+        # Text mode with universal newlines, as microgpt's plain open(path) gives.
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise InputError(f"data file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"data file {str(path)!r} is a directory, not a text file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"data file {str(path)!r} is not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(f"cannot read data file {str(path)!r}: {e.strerror or e}") from None
+    docs = parse_docs(text)
+    if not docs:
+        raise InputError(f"data file {str(path)!r} has no documents (every line is blank)")
+    return docs
+
+
+def load_docs(path: str | os.PathLike[str] | None) -> list[str]:
+    """The documents of `path` if given, else the default names dataset."""
+    if path is not None:
+        return read_docs(path)
+    return load_names()[0]
+
+
+# --- the names dataset --------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where the downloaded names file is cached ($MICROGPT_TUI_CACHE_DIR overrides it)."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_cache_dir("microgpt-tui"))
+
+
+def is_offline() -> bool:
+    """True when $MICROGPT_TUI_OFFLINE is set to anything but empty or "0"."""
+    value = os.environ.get(OFFLINE_ENV, "")
+    return value not in ("", "0")
+
+
+def load_names(*, offline: bool | None = None) -> tuple[list[str], str]:
+    """The default names dataset and a description of where it came from.
+
+    In order: the cached copy; else a download of NAMES_URL (cached atomically for next
+    time), unless offline; else the names shipped in the package. Network and cache
+    problems never raise: they only show in the returned description.
+    `offline=None` reads $MICROGPT_TUI_OFFLINE.
+    """
+    if offline is None:
+        offline = is_offline()
+    cache = cache_dir() / CACHE_FILE_NAME
+    try:
+        if cache.is_file():
+            return read_docs(cache), f"names (cached at {cache})"
+    except (InputError, OSError):
+        pass  # an unreadable or damaged cache: download again, or fall back
+    if offline:
+        return _fallback_names(), "names (shipped fallback, offline)"
+    try:
+        with urllib.request.urlopen(NAMES_URL, timeout=DOWNLOAD_TIMEOUT) as response:
+            raw = response.read()
+        docs = parse_docs(raw.decode("utf-8"))
+        if not docs:
+            raise ValueError("the downloaded file is empty")
+    except Exception as e:  # any failure at all means: use the shipped names
+        reason = str(e) or type(e).__name__
+        return _fallback_names(), f"names (shipped fallback, download failed: {reason})"
+    _write_cache(cache, raw)
+    return docs, f"names (downloaded from {NAMES_URL})"
+
+
+def _fallback_names() -> list[str]:
+    text = resources.files("engine").joinpath(FALLBACK_RESOURCE).read_text(encoding="utf-8")
+    return parse_docs(text)
+
+
+def _write_cache(cache: Path, raw: bytes) -> bool:
+    """Write the cache atomically (temp file + os.replace); False, and no file, on failure."""
+    tmp: str | None = None
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, cache)
+        return True
+    except BaseException as e:  # never leave a partial file behind, even on Ctrl-C
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            return False
+        raise
+
+
+# --- the tokenizer ------------------------------------------------------------------------
+
+
+class Tokenizer:
+    """microgpt's character tokenizer: ids 0..len(uchars)-1 are characters, BOS is the last.
+
+    Build it from documents with `Tokenizer.from_docs(docs)` (vocabulary = sorted unique
+    characters, as microgpt does) or from a checkpoint's vocabulary string with
+    `Tokenizer(vocab)`.
+    """
+
+    BOS_TEXT = "<BOS>"
+
+    def __init__(self, vocab: str) -> None:
+        if not isinstance(vocab, str):
+            raise InputError(f"vocabulary must be a string, got {type(vocab).__name__}")
+        if not vocab:
+            raise InputError("vocabulary is empty: there are no characters to tokenize")
+        if "\n" in vocab:
+            raise InputError("vocabulary must not contain a newline")
+        repeated = sorted({ch for ch in vocab if vocab.count(ch) > 1})
+        if repeated:
+            raise InputError(
+                f"vocabulary has repeated characters: {''.join(repeated)!r} in {vocab!r}"
+            )
+        self.uchars: list[str] = list(vocab)
+        self.vocab: str = vocab
+        self.BOS: int = len(self.uchars)
+        self.vocab_size: int = len(self.uchars) + 1
+        self._ids: dict[str, int] = {ch: i for i, ch in enumerate(self.uchars)}
+
+    @classmethod
+    def from_docs(cls, docs: Iterable[str]) -> Tokenizer:
+        """The tokenizer microgpt builds from a dataset: uchars = sorted(set(''.join(docs)))."""
+        uchars = sorted(set("".join(docs)))
+        if not uchars:
+            raise InputError("cannot build a vocabulary: the documents have no characters")
+        return cls("".join(uchars))
+
+    def encode(self, doc: str) -> list[int]:
+        """`[BOS] + [uchars.index(ch) for ch in doc] + [BOS]`, as microgpt tokenizes a doc."""
+        if not doc:
+            raise InputError("the document is empty: give at least one character")
+        try:
+            return [self.BOS, *(self._ids[ch] for ch in doc), self.BOS]
+        except KeyError:
+            unknown = "".join(sorted({ch for ch in doc if ch not in self._ids}))
+            raise InputError(
+                f"document {doc!r} has characters not in the vocabulary: {unknown!r} "
+                f"(the vocabulary is {self.vocab!r})"
+            ) from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The characters of `ids`, leaving out BOS tokens."""
+        return "".join(self.token_text(i) for i in ids if i != self.BOS)
+
+    def token_text(self, token_id: int) -> str:
+        """The character of a token id, or "<BOS>" for BOS."""
+        if isinstance(token_id, bool) or not isinstance(token_id, int):
+            raise InputError(f"token id must be an integer, got {token_id!r}")
+        if token_id == self.BOS:
+            return self.BOS_TEXT
+        if 0 <= token_id < self.BOS:
+            return self.uchars[token_id]
+        raise InputError(f"token id {token_id} is out of range 0..{self.BOS}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and other.vocab == self.vocab
+
+    def __hash__(self) -> int:
+        return hash(self.vocab)
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.vocab!r})"
