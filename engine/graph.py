@@ -1,0 +1,137 @@
+"""Queries over a captured graph: consumers, subgraphs, the scope tree and its counts.
+
+Nodes are addressed by id (their index in `Trace.nodes`, creation order). Edges
+point from a node to its children (the inputs it was computed from); consumers are
+the reverse edges, built once into flat arrays so a million-node graph stays small.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from engine.value import Value
+
+
+def in_scope(scope: str, prefix: str) -> bool:
+    """True if `scope` is `prefix` or nested inside it (`pos3.layer0` is in `pos3`)."""
+    return scope == prefix or scope.startswith(prefix + ".") or prefix == ""
+
+
+class Consumers:
+    """Reverse edges: for each node id, the ids of the nodes computed from it.
+
+    Stored as compressed rows (one offsets array, one targets array) in creation
+    order, and with duplicates when a node uses the same input twice (`x * x`).
+    """
+
+    def __init__(self, nodes: Sequence[Value]) -> None:
+        counts = array("l", bytes(8 * (len(nodes) + 1)))
+        for node in nodes:
+            for child in node._children:
+                counts[child.id + 1] += 1
+        for i in range(1, len(counts)):
+            counts[i] += counts[i - 1]
+        self._offsets = counts
+        self._targets = array("l", bytes(8 * counts[-1]))
+        fill = array("l", counts)
+        for node in nodes:
+            for child in node._children:
+                self._targets[fill[child.id]] = node.id
+                fill[child.id] += 1
+
+    def of(self, node_id: int) -> list[int]:
+        """Ids of the nodes that take `node_id` as an input, in creation order."""
+        return list(self._targets[self._offsets[node_id] : self._offsets[node_id + 1]])
+
+    def count(self, node_id: int) -> int:
+        return self._offsets[node_id + 1] - self._offsets[node_id]
+
+
+def nodes_in_scope(nodes: Iterable[Value], prefix: str) -> list[Value]:
+    """The nodes whose scope is `prefix` or inside it, in creation order."""
+    dotted = prefix + "."
+    return [n for n in nodes if n.scope == prefix or n.scope.startswith(dotted)]
+
+
+def neighbourhood(
+    root: Value, depth: int, consumers: Consumers | None = None, nodes: Sequence[Value] = ()
+) -> list[Value]:
+    """`root` and its inputs up to `depth` levels down (or its consumers, given them).
+
+    Breadth first; the result is sorted by id, i.e. in creation order.
+    """
+    seen = {root.id: root}
+    frontier = deque([(root, 0)])
+    while frontier:
+        node, d = frontier.popleft()
+        if d == depth:
+            continue
+        if consumers is None:
+            nexts: Iterable[Value] = node._children
+        else:
+            nexts = (nodes[i] for i in consumers.of(node.id))
+        for nxt in nexts:
+            if nxt.id not in seen:
+                seen[nxt.id] = nxt
+                frontier.append((nxt, d + 1))
+    return [seen[i] for i in sorted(seen)]
+
+
+@dataclass
+class ScopeNode:
+    """One scope in the tree: its full path, its own nodes and all nodes inside it."""
+
+    path: str
+    name: str
+    own: int = 0  # nodes whose scope is exactly this one
+    total: int = 0  # nodes in this scope or any scope inside it
+    first_id: int = -1  # the first node (in creation order) inside this scope
+    children: dict[str, ScopeNode] = field(default_factory=dict)
+
+
+def scope_tree(nodes: Sequence[Value]) -> ScopeNode:
+    """Every scope path in the graph as a tree, with node counts (the root is "")."""
+    own = Counter(n.scope for n in nodes)
+    first: dict[str, int] = {}
+    for n in nodes:
+        if n.scope not in first:
+            first[n.scope] = n.id
+    root = ScopeNode("", "")
+    for path in sorted(own):
+        node = root
+        parts = path.split(".")
+        for depth, part in enumerate(parts):
+            sub = ".".join(parts[: depth + 1])
+            if part not in node.children:
+                node.children[part] = ScopeNode(sub, part)
+            node = node.children[part]
+            node.total += own[path]
+            if node.first_id < 0 or first[path] < node.first_id:
+                node.first_id = first[path]
+        node.own = own[path]
+    root.total = len(nodes)
+    root.first_id = 0 if nodes else -1
+    _order_children(root)
+    return root
+
+
+def _order_children(node: ScopeNode) -> None:
+    """Children in the order the computation enters them (pos2 before pos10)."""
+    node.children = dict(sorted(node.children.items(), key=lambda kv: kv[1].first_id))
+    for child in node.children.values():
+        _order_children(child)
+
+
+def find_scope(tree: ScopeNode, path: str) -> ScopeNode | None:
+    """The tree node for `path`, or None if the graph has no such scope."""
+    node = tree
+    if not path:
+        return tree
+    for part in path.split("."):
+        node = node.children.get(part)
+        if node is None:
+            return None
+    return node

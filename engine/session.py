@@ -1,0 +1,174 @@
+"""A debug session: one token's captured graph, its two walks, and what the screen asks of them.
+
+This is the debugger without a screen. The Textual app is a thin view over it,
+and scripts or notebooks can drive it the same way (tests do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from engine.capture import Capture, capture_loss
+from engine.data import Tokenizer
+from engine.errors import InputError
+from engine.graph import Consumers, ScopeNode, scope_tree
+from engine.model import GPT
+from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
+from engine.value import Value
+
+FORWARD, BACKWARD = "forward", "backward"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One chain-rule term: `grad += local_grad × consumer_grad = value (from consumer)`."""
+
+    consumer: Value
+    local_grad: float
+    consumer_grad: float
+    value: float
+
+
+def resolve_position(model: GPT, tokens: list[int], pos: int | None) -> int:
+    """Check `pos` against the document; None means its last position."""
+    n = min(model.config.block_size, len(tokens) - 1)
+    if pos is None:
+        return n - 1
+    if not 0 <= pos < n:
+        raise InputError(f"position {pos} is out of range: this document has positions 0..{n - 1}")
+    return pos
+
+
+class DebugSession:
+    """The graph of one position's loss (or the document's), with forward and backward walks."""
+
+    def __init__(
+        self,
+        model: GPT,
+        tokenizer: Tokenizer,
+        doc: str,
+        pos: int | None = None,
+        *,
+        whole_document: bool = False,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.doc = doc
+        self.tokens = tokenizer.encode(doc)
+        self.pos = None if whole_document else resolve_position(model, self.tokens, pos)
+        self.capture: Capture = capture_loss(model, self.tokens, self.pos)
+        self.forward = ForwardReplay(self.capture.nodes)
+        self.backward = BackwardPass(self.capture.root, self.capture.nodes)
+        self.phase = FORWARD
+
+    # -- the graph -------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[Value]:
+        return self.capture.nodes
+
+    @property
+    def root(self) -> Value:
+        return self.capture.root
+
+    @property
+    def trace(self):
+        return self.capture.trace
+
+    @cached_property
+    def consumers(self) -> Consumers:
+        return Consumers(self.nodes)
+
+    @cached_property
+    def scopes(self) -> ScopeNode:
+        return scope_tree(self.nodes)
+
+    def node(self, node_id: int) -> Value:
+        if not 0 <= node_id < len(self.nodes):
+            raise InputError(f"node #{node_id} does not exist: ids are 0..{len(self.nodes) - 1}")
+        return self.nodes[node_id]
+
+    def consumers_of(self, node: Value) -> list[Value]:
+        return [self.nodes[i] for i in self.consumers.of(node.id)]
+
+    # -- stepping --------------------------------------------------------------------
+
+    @property
+    def walk(self) -> Walk:
+        """The walk of the current phase."""
+        return self.forward if self.phase == FORWARD else self.backward
+
+    def set_phase(self, phase: str) -> None:
+        if phase not in (FORWARD, BACKWARD):
+            raise ValueError(f"unknown phase {phase!r}")
+        self.phase = phase
+
+    @property
+    def focus(self) -> str | None:
+        return self.forward.focus
+
+    def set_focus(self, scope: str | None) -> None:
+        """Stop only at nodes inside `scope` (None clears it), in both phases."""
+        if scope is not None and scope != "" and self.find_scope(scope) is None:
+            raise InputError(f"no scope {scope!r} in this graph")
+        self.forward.focus = self.backward.focus = scope or None
+
+    @property
+    def breakpoints(self) -> set[str]:
+        return self.forward.breakpoints
+
+    def toggle_breakpoint(self, scope: str) -> bool:
+        """Set or clear a breakpoint scope, in both phases; True if now set."""
+        now_set = self.forward.toggle_breakpoint(scope)
+        self.backward.breakpoints = self.forward.breakpoints
+        return now_set
+
+    def find_scope(self, path: str) -> ScopeNode | None:
+        from engine.graph import find_scope
+
+        return find_scope(self.scopes, path)
+
+    # -- what a node shows -------------------------------------------------------------
+
+    def is_computed(self, node: Value) -> bool:
+        """Has the forward replay revealed this node's value?"""
+        return self.forward.revealed(node)
+
+    def has_final_grad(self, node: Value) -> bool:
+        """Has every consumer passed its grad to this node (so its grad is final)?"""
+        return node is self.root or self.backward.propagated(node)
+
+    def terms(self, node: Value) -> list[Term]:
+        """The chain-rule terms this node's grad has received so far, oldest first."""
+        return [Term(*t) for t in terms_received(node, self.consumers_of(node), self.backward)]
+
+    def position_of(self, node: Value) -> int | None:
+        """The position a node was computed for, from its scope (`pos3...` -> 3)."""
+        head = node.scope.split(".", 1)[0]
+        if head.startswith("pos") and head[3:].isdigit():
+            return int(head[3:])
+        return None
+
+    def attention(self, pos: int | None = None) -> list[list[list[Value]]]:
+        """Attention weights at `pos`: [layer][head] -> one weight per cached position."""
+        pos = self.pos if pos is None else pos
+        layers = []
+        for li in range(self.model.config.n_layer):
+            heads = []
+            for h in range(self.model.config.n_head):
+                vec = self.trace.vector(f"pos{pos}.layer{li}.attn.head{h}", "attn_weights")
+                heads.append(vec or [])
+            layers.append(heads)
+        return layers
+
+    def token_text(self, pos: int) -> tuple[str, str]:
+        """The input and target characters at `pos` ("<BOS>" for the boundary token)."""
+        return (
+            self.tokenizer.token_text(self.tokens[pos]),
+            self.tokenizer.token_text(self.tokens[pos + 1]),
+        )
+
+    @property
+    def loss(self) -> float:
+        return self.root.data

@@ -1,0 +1,150 @@
+"""Trace: records every node created while it is active, with its scope, label and source site.
+
+Nodes get ids in creation order. Scopes nest like function calls (`pos3` >
+`layer0.attn` > `head1`, giving the path `pos3.layer0.attn.head1`); the current
+path is one interned string that every new node shares, so a node stays small.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+from engine import value as _value
+from engine.value import Value
+
+
+@dataclass(frozen=True)
+class SourceSite:
+    """The line of code that created a node."""
+
+    filename: str
+    lineno: int
+    function: str
+
+
+class Trace:
+    """The nodes of one computation, in creation order, with their provenance."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Value] = []  # node.id is its index here
+        self.scope: str = ""  # the current scope path; new nodes take it
+        self._scope_stack: list[str] = []
+        self.vectors: dict[tuple[str, str], list[Value]] = {}  # labelled vectors
+
+    # -- recording -------------------------------------------------------------
+
+    @contextmanager
+    def recording(self) -> Iterator[Trace]:
+        """Record every Value created inside the block (traces do not nest)."""
+        _value.start_recording(self)
+        try:
+            yield self
+        finally:
+            _value.stop_recording()
+            for i, node in enumerate(self.nodes):
+                node.id = i
+
+    @contextmanager
+    def scoped(self, name: str) -> Iterator[None]:
+        """Nodes created inside the block get `name` appended to the scope path."""
+        self._scope_stack.append(self.scope)
+        self.scope = sys.intern(f"{self.scope}.{name}" if self.scope else name)
+        try:
+            yield
+        finally:
+            self.scope = self._scope_stack.pop()
+
+    def add_leaf(self, node: Value, op: str, scope: str, label: str | None) -> None:
+        """Adopt a node created outside the trace (a parameter) as a leaf of it."""
+        node.op = op
+        node.id = len(self.nodes)
+        node.scope = sys.intern(scope)
+        node.label = label
+        node.code = None
+        node.line = 0
+        self.nodes.append(node)
+
+    def keep_only(self, kept: Sequence[Value]) -> None:
+        """Drop every node not in `kept` and renumber the rest in creation order.
+
+        `kept` must be recorded nodes (a root's ancestors), so equal sizes mean
+        nothing is dropped.
+
+        Used to keep just the nodes a loss depends on: what the model computed
+        but the loss never used (the last layer's MLP at earlier positions, ...)
+        would only clutter the graph.
+        """
+        if len(kept) == len(self.nodes):
+            return  # nothing to drop: ids are already creation indices
+        keep = set(kept)
+        self.nodes = [node for node in self.nodes if node in keep]
+        for i, node in enumerate(self.nodes):
+            node.id = i
+        self.vectors = {
+            key: vec for key, vec in self.vectors.items() if all(n in keep for n in vec)
+        }
+
+    # -- labels -----------------------------------------------------------------
+
+    def label(self, nodes: Sequence[Value] | Value, name: str) -> None:
+        """Label a vector's nodes `name[i]` (or one node `name`), so they can be found.
+
+        The vector is also indexed by (current scope, name): `vector("pos3.layer0.attn.head1",
+        "attn_weights")` gives it back.
+        """
+        if isinstance(nodes, Value):
+            nodes.label = name
+            nodes = [nodes]
+        else:
+            for i, node in enumerate(nodes):
+                node.label = f"{name}[{i}]"
+        self.vectors[(self.scope, name)] = list(nodes)
+
+    def vector(self, scope: str, name: str) -> list[Value] | None:
+        """A labelled vector by the scope it was labelled in and its name."""
+        return self.vectors.get((scope, name))
+
+    # -- reading ------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, node_id: int) -> Value:
+        return self.nodes[node_id]
+
+    @staticmethod
+    def site_of(node: Value) -> SourceSite | None:
+        """The file, line and function that created `node` (None for parameters)."""
+        if node.code is None:
+            return None
+        return SourceSite(node.code.co_filename, node.line, node.code.co_name)
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self.nodes)
+
+    def find(self, text: str) -> Iterable[Value]:
+        """Nodes whose label or scope contains `text`, in creation order."""
+        for node in self.nodes:
+            if (node.label is not None and text in node.label) or text in node.scope:
+                yield node
+
+
+# -- what the model calls: no-ops unless a Trace is recording ----------------------
+
+_NULL_CONTEXT = nullcontext()
+
+
+def scope(name: str):
+    """`with scope('layer0.attn'):` — a scope of the recording Trace, or nothing."""
+    trace = _value._recording
+    return _NULL_CONTEXT if trace is None else trace.scoped(name)
+
+
+def label(nodes: Sequence[Value] | Value, name: str) -> None:
+    """Label a vector `name[i]` in the recording Trace; nothing when not recording."""
+    trace = _value._recording
+    if trace is not None:
+        trace.label(nodes, name)
