@@ -52,14 +52,32 @@ class DebugSession:
         *,
         whole_document: bool = False,
     ) -> None:
+        tokens = tokenizer.encode(doc)
+        pos = None if whole_document else resolve_position(model, tokens, pos)
+        self._start(model, tokenizer, doc, capture_loss(model, tokens, pos))
+
+    @classmethod
+    def from_capture(
+        cls, capture: Capture, model, tokenizer: Tokenizer | None = None, doc: str = ""
+    ) -> DebugSession:
+        """A session over a graph captured elsewhere (e.g. from the user's own script).
+
+        `model` needs a `state_dict` (name -> matrix of the graph's parameter nodes)
+        and a `config` (or None: then there is no attention view).
+        """
+        session = cls.__new__(cls)
+        session._start(model, tokenizer, doc, capture)
+        return session
+
+    def _start(self, model, tokenizer, doc: str, capture: Capture) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.doc = doc
-        self.tokens = tokenizer.encode(doc)
-        self.pos = None if whole_document else resolve_position(model, self.tokens, pos)
-        self.capture: Capture = capture_loss(model, self.tokens, self.pos)
-        self.forward = ForwardReplay(self.capture.nodes)
-        self.backward = BackwardPass(self.capture.root, self.capture.nodes)
+        self.capture = capture
+        self.tokens = capture.tokens
+        self.pos = capture.pos
+        self.forward = ForwardReplay(capture.nodes)
+        self.backward = BackwardPass(capture.root, capture.nodes)
         self.phase = FORWARD
 
     # -- the graph -------------------------------------------------------------------
@@ -153,6 +171,8 @@ class DebugSession:
     def attention(self, pos: int | None = None) -> list[list[list[Value]]]:
         """Attention weights at `pos`: [layer][head] -> one weight per cached position."""
         pos = self.pos if pos is None else pos
+        if self.model.config is None or pos is None:
+            return []
         layers = []
         for li in range(self.model.config.n_layer):
             heads = []
