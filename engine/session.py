@@ -169,9 +169,13 @@ class DebugSession:
         return None
 
     def attention(self, pos: int | None = None) -> list[list[list[Value]]]:
-        """Attention weights at `pos`: [layer][head] -> one weight per cached position."""
-        pos = self.pos if pos is None else pos
-        if self.model.config is None or pos is None:
+        """Attention weights at `pos`: [layer][head] -> one weight per cached position.
+
+        Without `pos`: the captured position, or the document's last one.
+        """
+        if pos is None:
+            pos = self.pos if self.pos is not None else len(self.tokens) - 2
+        if self.model.config is None or pos < 0:
             return []
         layers = []
         for li in range(self.model.config.n_layer):
