@@ -173,10 +173,12 @@ class DebugSession:
 
         Without `pos`: the captured position, or the document's last one.
         """
-        if pos is None:
-            pos = self.pos if self.pos is not None else len(self.tokens) - 2
-        if self.model.config is None or pos < 0:
+        config = self.model.config
+        if config is None or not self.tokens:
             return []
+        if pos is None:
+            last = min(config.block_size, len(self.tokens) - 1) - 1
+            pos = self.pos if self.pos is not None else last
         layers = []
         for li in range(self.model.config.n_layer):
             heads = []
