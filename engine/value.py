@@ -119,20 +119,26 @@ def backward_order(root: Value) -> list[Value]:
     return topo
 
 
-def _recording_init(self, data, children=(), local_grads=(), op="const"):
+def _recording_init(self, data, children=(), local_grads=(), op=None):
     """`Value.__init__` while a Trace records: microgpt's, plus the node's provenance."""
     self.data = data
     self.grad = 0
     self._children = children
     self._local_grads = local_grads
-    self.op = op
     trace = _recording
     trace.nodes.append(self)  # the id is the index here, assigned when recording ends
     self.scope = trace.scope
     self.label = None
     # The source site: the first frame outside this module (`a * b` in the model,
-    # not `__rmul__` -> `__mul__` in here). Depth 2 skips `__init__` and the op.
-    frame = _getframe(2)
+    # not `__rmul__` -> `__mul__` in here). An op names itself, so its caller's
+    # caller is the first candidate; a constant (made by an op's wrapping, or
+    # directly by the model) starts the walk at its own caller.
+    if op is None:
+        self.op = "const"
+        frame = _getframe(1)
+    else:
+        self.op = op
+        frame = _getframe(2)
     while frame.f_globals is _ENGINE_GLOBALS:
         frame = frame.f_back
     self.code = frame.f_code
