@@ -1,0 +1,30 @@
+"""Shared fixtures: a lowercase tokenizer and small models made exactly as microgpt makes them."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.config import GPTConfig
+from engine.data import Tokenizer
+from engine.model import GPT
+
+VOCAB = "abcdefghijklmnopqrstuvwxyz"  # BOS is 26, vocab_size 27
+
+
+def make_model(config: GPTConfig | None = None, seed: int = 42) -> GPT:
+    """A fresh model: `random.seed(seed)`, then microgpt's parameter initialisation."""
+    random.seed(seed)
+    return GPT.init(config or GPTConfig(), len(VOCAB) + 1)
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(VOCAB)
+
+
+@pytest.fixture
+def model() -> GPT:
+    """The default config (1 layer, n_embd 16, 4 heads, block_size 16), seed 42."""
+    return make_model()
