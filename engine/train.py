@@ -1,0 +1,379 @@
+"""microgpt's training loop (Adam, one document per step) and its sampler, untraced.
+
+Training and sampling do exactly what microgpt's script does, float for float, so
+the same seed and data give the same losses and the same names:
+
+    for step in range(num_steps):
+        loss = document_loss(docs[step % len(docs)])  # forward
+        loss.backward()                               # backward
+        lr_t = lr * (1 - step / num_steps)            # linear decay to 0
+        Adam update of every parameter, bias correction with step + 1; p.grad = 0
+
+Training draws no random numbers: after initialisation the global `random` stream
+is only used by sampling. A checkpoint's "train" section (see `train_section`)
+keeps what is needed to go on exactly where a run stopped: the step counter and the
+schedule's length, Adam's moments, and `random.getstate()`.
+
+Resuming. `step` counts completed steps and `num_steps` is the length of the
+learning-rate schedule (microgpt's `num_steps`). A run always trains the global
+steps `step, step + 1, ..., num_steps - 1` with `lr_t = lr * (1 - s / num_steps)`
+and bias correction `s + 1`, where `s` is the global step. So a run of 1000 steps
+that stopped after 400 and resumes with `num_steps=1000` does the remaining 600
+steps exactly as the uninterrupted run would have: same floats, same samples.
+Resuming with a larger `num_steps` goes on training on the next documents with the
+schedule stretched to the new length (the learning rate jumps up to
+`lr * (1 - step / num_steps)` and decays to 0 again); Adam's moments carry over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.capture import paused_gc
+from engine.data import Tokenizer
+from engine.errors import InputError
+from engine.model import GPT, document_loss, softmax
+
+DEFAULT_TEMPERATURE = 0.5  # microgpt's: in (0, 1], "creativity" of the samples
+
+
+@dataclass(frozen=True)
+class Adam:
+    """microgpt's optimiser hyper-parameters."""
+
+    lr: float = 0.01  # initial learning rate, decayed linearly to 0 over num_steps
+    beta1: float = 0.85  # decay of the first moment (mean of the gradient)
+    beta2: float = 0.99  # decay of the second moment (mean of the squared gradient)
+    eps: float = 1e-8  # keeps the update finite where the second moment is ~0
+
+
+ADAM = Adam()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one training step reports: its number (1-based, as microgpt prints it)."""
+
+    step: int  # 1..num_steps: the global step just completed
+    loss: float  # the document loss before the update
+    lr: float  # the learning rate used for the update
+
+
+@dataclass
+class TrainState:
+    """Where training is: steps completed, the schedule's length, Adam's moments."""
+
+    step: int  # completed steps; the next step trains on docs[step % len(docs)]
+    num_steps: int  # microgpt's num_steps: the learning rate reaches 0 there
+    m: list[float] = field(default_factory=list)  # first moments, one per parameter
+    v: list[float] = field(default_factory=list)  # second moments, one per parameter
+
+
+class Trainer:
+    """microgpt's training loop over `docs` (already shuffled), one document per step.
+
+    `run()` trains up to `state.num_steps`; `on_step` is called after each completed
+    step, and `request_stop()` (or `should_stop` returning True) ends the run at the
+    next step boundary. A KeyboardInterrupt during a step's forward or backward pass
+    discards that step (its partial gradients are cleared), and the parameter update
+    itself holds Ctrl-C back until it is done: whenever `run()` raises, the model and
+    `state` are exactly those of the last completed step, ready to be saved.
+    """
+
+    def __init__(
+        self,
+        model: GPT,
+        tokenizer: Tokenizer,
+        docs: Sequence[str],
+        num_steps: int,
+        *,
+        state: TrainState | None = None,
+        adam: Adam = ADAM,
+    ) -> None:
+        if not docs:
+            raise InputError("there are no documents to train on")
+        n_params = len(model.params)
+        if state is None:
+            state = TrainState(0, num_steps, [0.0] * n_params, [0.0] * n_params)
+        else:
+            state.num_steps = num_steps
+        if len(state.m) != n_params or len(state.v) != n_params:
+            raise InputError(
+                f"the optimizer state has {len(state.m)} moments for {n_params} parameters"
+            )
+        if num_steps <= 0:
+            raise InputError(f"the number of steps must be positive, got {num_steps}")
+        if state.step > num_steps:
+            raise InputError(f"already at step {state.step}, past num_steps={num_steps}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.docs = list(docs)
+        self.state = state
+        self.adam = adam
+        self._stop = False
+
+    @property
+    def step(self) -> int:
+        """Completed steps."""
+        return self.state.step
+
+    @property
+    def num_steps(self) -> int:
+        return self.state.num_steps
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of global step `step` (0-based): linear decay to 0."""
+        return self.adam.lr * (1 - step / self.state.num_steps)
+
+    def request_stop(self) -> None:
+        """Stop at the next step boundary (safe to call from another thread)."""
+        self._stop = True
+
+    def train_step(self) -> StepResult:
+        """One step of microgpt: forward, backward, Adam update of every parameter."""
+        model, state, adam = self.model, self.state, self.adam
+        step = state.step
+        tokens = self.tokenizer.encode(self.docs[step % len(self.docs)])
+        params = model.params
+        try:
+            with paused_gc():  # the graph has no cycles: refcounting frees it
+                loss = document_loss(model, tokens)
+                loss.backward()
+        except BaseException:
+            for p in params:  # discard this step: no partial gradients left behind
+                p.grad = 0
+            raise
+        lr_t = self.lr_at(step)
+        beta1, beta2, eps_adam = adam.beta1, adam.beta2, adam.eps
+        m, v = state.m, state.v
+        with _ctrl_c_deferred():  # a half-applied update would be a model of no step
+            for i, p in enumerate(params):
+                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+                v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
+                m_hat = m[i] / (1 - beta1 ** (step + 1))
+                v_hat = v[i] / (1 - beta2 ** (step + 1))
+                p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+                p.grad = 0
+            state.step = step + 1
+        return StepResult(step + 1, loss.data, lr_t)
+
+    def run(
+        self,
+        on_step: Callable[[StepResult], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[StepResult]:
+        """Train until `num_steps` or a stop request; the steps done, in order."""
+        self._stop = False
+        done: list[StepResult] = []
+        while self.state.step < self.state.num_steps:
+            if self._stop or (should_stop is not None and should_stop()):
+                break
+            result = self.train_step()
+            done.append(result)
+            if on_step is not None:
+                on_step(result)
+        return done
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block is done, then raise it.
+
+    Only the main thread receives signals, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if previous is signal.default_int_handler or previous is None:
+            raise KeyboardInterrupt
+        if callable(previous):
+            previous(signal.SIGINT, received[0])
+
+
+# --- sampling -----------------------------------------------------------------------------
+
+
+def check_temperature(temperature: float) -> float:
+    if not (isinstance(temperature, int | float) and math.isfinite(temperature)):
+        raise InputError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if temperature <= 0:
+        raise InputError(f"temperature must be > 0, got {temperature!r}")
+    return float(temperature)
+
+
+def sample(model: GPT, tokenizer: Tokenizer, temperature: float = DEFAULT_TEMPERATURE) -> str:
+    """One document, exactly as microgpt samples it, drawing from the global `random`.
+
+    Starting from BOS, each position's logits are divided by the temperature, the
+    next token is drawn with `random.choices` from their softmax, and sampling stops
+    at BOS or after block_size tokens.
+    """
+    check_temperature(temperature)
+    n_layer, block_size = model.config.n_layer, model.config.block_size
+    vocab_size, BOS = tokenizer.vocab_size, tokenizer.BOS
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    token_id = BOS
+    chars = []
+    try:
+        with paused_gc():
+            for pos_id in range(block_size):
+                logits = model.gpt(token_id, pos_id, keys, values)
+                probs = softmax([l / temperature for l in logits])  # noqa: E741
+                token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+                if token_id == BOS:
+                    break
+                chars.append(tokenizer.uchars[token_id])
+    except (OverflowError, ValueError, ZeroDivisionError):
+        raise InputError(
+            f"temperature {temperature!r} is too small: the probabilities overflow"
+        ) from None
+    return "".join(chars)
+
+
+def sample_names(
+    model: GPT, tokenizer: Tokenizer, num: int, temperature: float = DEFAULT_TEMPERATURE
+) -> list[str]:
+    """`num` samples in a row, as microgpt's inference loop draws them."""
+    return [sample(model, tokenizer, temperature) for _ in range(num)]
+
+
+# --- the checkpoint's "train" section -----------------------------------------------------
+
+
+def encode_random_state(state: tuple | None = None) -> dict[str, Any]:
+    """`random.getstate()` (the global stream's, by default) as a JSON object."""
+    version, internal, gauss_next = random.getstate() if state is None else state
+    return {"version": version, "internal": list(internal), "gauss_next": gauss_next}
+
+
+def decode_random_state(obj: Any) -> tuple:
+    """The inverse of encode_random_state, validated: raises InputError if it is unusable."""
+    if not isinstance(obj, dict) or set(obj) != {"version", "internal", "gauss_next"}:
+        raise InputError("the saved random state is not a {version, internal, gauss_next} object")
+    internal, gauss_next = obj["internal"], obj["gauss_next"]
+    ok = (
+        isinstance(internal, list)
+        and len(internal) == 625
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in internal)
+        and all(0 <= x < 2**32 for x in internal[:624])
+        and 0 <= internal[624] <= 624
+        and (gauss_next is None or (isinstance(gauss_next, float) and math.isfinite(gauss_next)))
+    )
+    if not ok:
+        raise InputError("the saved random state is damaged")
+    state = (obj["version"], tuple(internal), gauss_next)
+    probe = random.Random()
+    try:
+        probe.setstate(state)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"the saved random state is unusable: {e}") from None
+    return state
+
+
+def docs_fingerprint(docs: Sequence[str]) -> str:
+    """A hash of a dataset that does not depend on the order of its documents."""
+    return hashlib.sha256("\n".join(sorted(docs)).encode("utf-8")).hexdigest()
+
+
+def shuffled(docs: Sequence[str], seed: int) -> list[str]:
+    """The documents in the order microgpt trains on: `random.seed(seed); shuffle(docs)`."""
+    docs = list(docs)
+    random.Random(seed).shuffle(docs)
+    return docs
+
+
+def train_section(
+    trainer: Trainer,
+    *,
+    seed: int | None,
+    data: str | None,
+    fingerprint: str,
+    num_docs: int,
+    random_state: tuple | None = None,
+    last_loss: float | None = None,
+) -> dict[str, Any]:
+    """What a checkpoint keeps of a run, so that training and sampling go on exactly.
+
+    `data` is the data file's name only (not its path), or None for the default
+    names dataset; `random_state` defaults to the global stream's current state.
+    """
+    state, adam = trainer.state, trainer.adam
+    return {
+        "step": state.step,
+        "num_steps": state.num_steps,
+        "seed": seed,
+        "data": data,
+        "num_docs": num_docs,
+        "docs_sha256": fingerprint,
+        "last_loss": last_loss,
+        "optimizer": {
+            "name": "adam",
+            "lr": adam.lr,
+            "beta1": adam.beta1,
+            "beta2": adam.beta2,
+            "eps": adam.eps,
+            "m": list(state.m),
+            "v": list(state.v),
+        },
+        "random_state": encode_random_state(random_state),
+    }
+
+
+def _finite_floats(obj: Any, n: int, what: str, *, non_negative: bool = False) -> list[float]:
+    if not isinstance(obj, list) or len(obj) != n:
+        raise InputError(f"the checkpoint's {what} should be a list of {n} numbers")
+    out = []
+    for x in obj:
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise InputError(f"the checkpoint's {what} holds {x!r}, not a finite number")
+        if non_negative and x < 0:
+            raise InputError(f"the checkpoint's {what} holds {x!r}, expected >= 0")
+        out.append(float(x))
+    return out
+
+
+def _count(obj: Any, what: str, *, positive: bool = False) -> int:
+    if isinstance(obj, bool) or not isinstance(obj, int) or obj < (1 if positive else 0):
+        kind = "a positive integer" if positive else "an integer >= 0"
+        raise InputError(f"the checkpoint's train {what} is {obj!r}, expected {kind}")
+    return obj
+
+
+def read_train_section(train: Any, n_params: int) -> tuple[TrainState, Adam]:
+    """The TrainState and Adam settings saved in a checkpoint's "train" section."""
+    if not isinstance(train, dict):
+        raise InputError("the checkpoint's train section is not an object")
+    for key in ("step", "num_steps", "optimizer"):
+        if key not in train:
+            raise InputError(f'the checkpoint\'s train section has no "{key}"')
+    step = _count(train["step"], "step")
+    num_steps = _count(train["num_steps"], "num_steps", positive=True)
+    if step > num_steps:
+        raise InputError(f"the checkpoint's train step {step} is past num_steps {num_steps}")
+    opt = train["optimizer"]
+    if not isinstance(opt, dict) or opt.get("name") != "adam":
+        raise InputError("the checkpoint's optimizer state is not Adam's")
+    hyper = {}
+    for key in ("lr", "beta1", "beta2", "eps"):
+        x = opt.get(key)
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise InputError(f"the checkpoint's Adam {key} is {x!r}, not a finite number")
+        hyper[key] = float(x)
+    m = _finite_floats(opt.get("m"), n_params, "Adam m")
+    v = _finite_floats(opt.get("v"), n_params, "Adam v", non_negative=True)
+    return TrainState(step, num_steps, m, v), Adam(**hyper)
