@@ -28,14 +28,14 @@ class Consumers:
     """
 
     def __init__(self, nodes: Sequence[Value]) -> None:
-        counts = array("l", bytes(8 * (len(nodes) + 1)))
+        counts = array("l", [0]) * (len(nodes) + 1)
         for node in nodes:
             for child in node._children:
                 counts[child.id + 1] += 1
         for i in range(1, len(counts)):
             counts[i] += counts[i - 1]
         self._offsets = counts
-        self._targets = array("l", bytes(8 * counts[-1]))
+        self._targets = array("l", [0]) * counts[-1]
         fill = array("l", counts)
         for node in nodes:
             for child in node._children:
@@ -51,7 +51,9 @@ class Consumers:
 
 
 def nodes_in_scope(nodes: Iterable[Value], prefix: str) -> list[Value]:
-    """The nodes whose scope is `prefix` or inside it, in creation order."""
+    """The nodes whose scope is `prefix` or inside it, in creation order ("" is every node)."""
+    if not prefix:
+        return list(nodes)
     dotted = prefix + "."
     return [n for n in nodes if n.scope == prefix or n.scope.startswith(dotted)]
 
