@@ -1,0 +1,57 @@
+"""`microgpt-tui export`: write part of one document's graph as SVG, PNG, PDF or DOT.
+
+The graph is the document loss's (or, with `--pos`, one position's loss), after a
+full backward pass, so every node shows its final value and grad. No Textual here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.errors import InputError
+from engine.export import Selection, export, resolve_format
+from engine.session import DebugSession
+from engine.workspace import open_workspace
+
+
+def selection_from_args(args: argparse.Namespace) -> Selection:
+    """--scope PATH | --node ID [--depth K] [--consumers] | --overview, as a Selection."""
+    if args.consumers and args.node is None:
+        raise InputError("--consumers works only with --node")
+    if args.overview:
+        return Selection.overview()
+    if args.node is not None:
+        return Selection.of_node(args.node, args.depth, consumers=args.consumers)
+    return Selection.of_scope(args.scope)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export the selection; print the path written and what it holds."""
+    from microgpt_tui.cli import model_options
+
+    # Cheap checks first, before the model is loaded and the graph traced.
+    fmt = resolve_format(args.output, args.format)
+    if args.dpi is not None and fmt != "png":
+        raise InputError(f"--dpi applies to PNG output only, not {fmt.upper()}")
+    if args.timeout <= 0:
+        raise InputError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    selection = selection_from_args(args)
+
+    ws = open_workspace(**model_options(args))
+    session = DebugSession(
+        ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
+    )
+    session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them
+    done = export(
+        session,
+        selection,
+        args.output,
+        fmt,
+        dpi=args.dpi,
+        max_nodes=args.max_nodes,
+        timeout=args.timeout,
+        theme=args.theme,
+        title=args.title,
+    )
+    print(f"wrote {done.path} ({done.format.upper()}, {done.summary()})")
+    return 0
