@@ -32,8 +32,7 @@ import math
 import random
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +137,39 @@ class Trainer:
         self._stop = True
 
     def train_step(self) -> StepResult:
-        """One step of microgpt: forward, backward, Adam update of every parameter."""
+        """One step of microgpt: forward, backward, Adam update of every parameter.
+
+        A Ctrl-C that arrives during the update is raised once the step is done.
+        """
+        result, held = self._step()
+        held.deliver()
+        return result
+
+    def run(
+        self,
+        on_step: Callable[[StepResult], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[StepResult]:
+        """Train until `num_steps` or a stop request; the steps done, in order.
+
+        A Ctrl-C held back during an update is raised after that step's `on_step`,
+        so whatever `on_step` records (a log line) covers every completed step.
+        """
+        self._stop = False
+        done: list[StepResult] = []
+        while self.state.step < self.state.num_steps:
+            if self._stop or (should_stop is not None and should_stop()):
+                break
+            result, held = self._step()
+            done.append(result)
+            try:
+                if on_step is not None:
+                    on_step(result)
+            finally:
+                held.deliver()
+        return done
+
+    def _step(self) -> tuple[StepResult, _HeldCtrlC]:
         model, state, adam = self.model, self.state, self.adam
         step = state.step
         tokens = self.tokenizer.encode(self.docs[step % len(self.docs)])
@@ -154,7 +185,7 @@ class Trainer:
         lr_t = self.lr_at(step)
         beta1, beta2, eps_adam = adam.beta1, adam.beta2, adam.eps
         m, v = state.m, state.v
-        with _ctrl_c_deferred():  # a half-applied update would be a model of no step
+        with _HeldCtrlC() as held:  # a half-applied update would be a model of no step
             for i, p in enumerate(params):
                 m[i] = beta1 * m[i] + (1 - beta1) * p.grad
                 v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
@@ -163,46 +194,43 @@ class Trainer:
                 p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
                 p.grad = 0
             state.step = step + 1
-        return StepResult(step + 1, loss.data, lr_t)
-
-    def run(
-        self,
-        on_step: Callable[[StepResult], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> list[StepResult]:
-        """Train until `num_steps` or a stop request; the steps done, in order."""
-        self._stop = False
-        done: list[StepResult] = []
-        while self.state.step < self.state.num_steps:
-            if self._stop or (should_stop is not None and should_stop()):
-                break
-            result = self.train_step()
-            done.append(result)
-            if on_step is not None:
-                on_step(result)
-        return done
+        return StepResult(step + 1, loss.data, lr_t), held
 
 
-@contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) back until the block is done, then raise it.
+class _HeldCtrlC:
+    """Holds a Ctrl-C (SIGINT) back during a block; `deliver()` then raises it.
 
     Only the main thread receives signals, so elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[Any] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
+
+    def __init__(self) -> None:
+        self.frames: list[Any] = []  # one per SIGINT received in the block
+        self.previous: Any = None
+        self.installed = False
+
+    def __enter__(self) -> _HeldCtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+            self.installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.frames.append(frame)
+
+    def deliver(self) -> None:
+        """Act on a held Ctrl-C as the handler it displaced would have (once)."""
+        if not self.frames:
+            return
+        frame, self.frames = self.frames[0], []
+        previous = self.previous
         if previous is signal.default_int_handler or previous is None:
             raise KeyboardInterrupt
         if callable(previous):
-            previous(signal.SIGINT, received[0])
+            previous(signal.SIGINT, frame)
 
 
 # --- sampling -----------------------------------------------------------------------------
@@ -262,9 +290,13 @@ def encode_random_state(state: tuple | None = None) -> dict[str, Any]:
 
 
 def decode_random_state(obj: Any) -> tuple:
-    """The inverse of encode_random_state, validated: raises InputError if it is unusable."""
+    """The inverse of encode_random_state, validated.
+
+    Raises InputError with a message about "its random state", for the caller to
+    say whose (see `read_train_section`).
+    """
     if not isinstance(obj, dict) or set(obj) != {"version", "internal", "gauss_next"}:
-        raise InputError("the saved random state is not a {version, internal, gauss_next} object")
+        raise InputError("its random state is not a {version, internal, gauss_next} object")
     internal, gauss_next = obj["internal"], obj["gauss_next"]
     ok = (
         isinstance(internal, list)
@@ -275,13 +307,13 @@ def decode_random_state(obj: Any) -> tuple:
         and (gauss_next is None or (isinstance(gauss_next, float) and math.isfinite(gauss_next)))
     )
     if not ok:
-        raise InputError("the saved random state is damaged")
+        raise InputError("its random state is damaged")
     state = (obj["version"], tuple(internal), gauss_next)
     probe = random.Random()
     try:
         probe.setstate(state)
     except (TypeError, ValueError) as e:
-        raise InputError(f"the saved random state is unusable: {e}") from None
+        raise InputError(f"its random state is unusable: {e}") from None
     return state
 
 
@@ -336,13 +368,13 @@ def train_section(
 
 def _finite_floats(obj: Any, n: int, what: str, *, non_negative: bool = False) -> list[float]:
     if not isinstance(obj, list) or len(obj) != n:
-        raise InputError(f"the checkpoint's {what} should be a list of {n} numbers")
+        raise InputError(f"its {what} should be a list of {n} numbers")
     out = []
     for x in obj:
         if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise InputError(f"the checkpoint's {what} holds {x!r}, not a finite number")
+            raise InputError(f"its {what} holds {x!r}, not a finite number")
         if non_negative and x < 0:
-            raise InputError(f"the checkpoint's {what} holds {x!r}, expected >= 0")
+            raise InputError(f"its {what} holds {x!r}, expected >= 0")
         out.append(float(x))
     return out
 
@@ -350,29 +382,33 @@ def _finite_floats(obj: Any, n: int, what: str, *, non_negative: bool = False) -
 def _count(obj: Any, what: str, *, positive: bool = False) -> int:
     if isinstance(obj, bool) or not isinstance(obj, int) or obj < (1 if positive else 0):
         kind = "a positive integer" if positive else "an integer >= 0"
-        raise InputError(f"the checkpoint's train {what} is {obj!r}, expected {kind}")
+        raise InputError(f"its {what} is {obj!r}, expected {kind}")
     return obj
 
 
 def read_train_section(train: Any, n_params: int) -> tuple[TrainState, Adam]:
-    """The TrainState and Adam settings saved in a checkpoint's "train" section."""
+    """The TrainState and Adam settings saved in a checkpoint's "train" section.
+
+    Raises InputError with a message saying what is wrong with "it" (the section),
+    for the caller to prefix with the checkpoint's name.
+    """
     if not isinstance(train, dict):
-        raise InputError("the checkpoint's train section is not an object")
+        raise InputError("it is not an object")
     for key in ("step", "num_steps", "optimizer"):
         if key not in train:
-            raise InputError(f'the checkpoint\'s train section has no "{key}"')
+            raise InputError(f'it has no "{key}"')
     step = _count(train["step"], "step")
     num_steps = _count(train["num_steps"], "num_steps", positive=True)
     if step > num_steps:
-        raise InputError(f"the checkpoint's train step {step} is past num_steps {num_steps}")
+        raise InputError(f"its step {step} is past its num_steps {num_steps}")
     opt = train["optimizer"]
     if not isinstance(opt, dict) or opt.get("name") != "adam":
-        raise InputError("the checkpoint's optimizer state is not Adam's")
+        raise InputError("its optimizer state is not Adam's")
     hyper = {}
     for key in ("lr", "beta1", "beta2", "eps"):
         x = opt.get(key)
         if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise InputError(f"the checkpoint's Adam {key} is {x!r}, not a finite number")
+            raise InputError(f"its Adam {key} is {x!r}, not a finite number")
         hyper[key] = float(x)
     m = _finite_floats(opt.get("m"), n_params, "Adam m")
     v = _finite_floats(opt.get("v"), n_params, "Adam v", non_negative=True)

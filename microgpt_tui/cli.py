@@ -15,7 +15,8 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -287,7 +288,9 @@ def _prepare_training(args: argparse.Namespace) -> _TrainingRun:
         data = None if args.data is None else Path(args.data).name
         return _TrainingRun(ws, trainer, seed, data, fingerprint, len(docs))
 
-    state, adam = read_train_section(saved, len(ws.model.params))
+    with _about_train_section(args.checkpoint):
+        state, adam = read_train_section(saved, len(ws.model.params))
+        random_state = decode_random_state(saved.get("random_state"))
     seed = saved.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"{args.checkpoint}'s train section has no integer seed")
@@ -296,7 +299,6 @@ def _prepare_training(args: argparse.Namespace) -> _TrainingRun:
             f"--seed {args.seed} differs from {args.checkpoint}'s seed {seed} "
             "(it fixes the order of the documents); leave --seed out to go on"
         )
-    random_state = decode_random_state(saved.get("random_state"))
     num_steps = args.steps or state.num_steps
     if state.step >= num_steps:
         raise InputError(
@@ -318,6 +320,15 @@ def _prepare_training(args: argparse.Namespace) -> _TrainingRun:
     )
     random.setstate(random_state)
     return _TrainingRun(ws, trainer, seed, data, fingerprint, len(docs))
+
+
+@contextmanager
+def _about_train_section(path: str) -> Iterator[None]:
+    """Name the checkpoint in a complaint about its "train" section."""
+    try:
+        yield
+    except InputError as e:
+        raise InputError(f"{path} has a damaged train section: {e}") from None
 
 
 def _save_training(path: str, run: _TrainingRun, last_loss: float | None) -> None:
@@ -423,7 +434,8 @@ def run_sample(args: argparse.Namespace) -> int:
         if args.seed is not None:
             random.seed(args.seed)
         elif "random_state" in saved:
-            random.setstate(decode_random_state(saved["random_state"]))
+            with _about_train_section(args.checkpoint):
+                random.setstate(decode_random_state(saved["random_state"]))
         else:
             random.seed(DEFAULT_SEED)
     for i, name in enumerate(sample_names(ws.model, ws.tokenizer, args.num, temperature)):

@@ -1,0 +1,554 @@
+"""The command line's train, sample and grads: microgpt's numbers, resuming, Ctrl-C, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import reference_microgpt as ref
+
+from engine import train as train_module
+from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.workspace import default_model_path
+from microgpt_tui import cli
+from microgpt_tui.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = """emma olivia ava isabella sophia mia amelia harper evelyn abigail emily ella
+elizabeth camila luna sofia avery mila aria scarlett penelope layla chloe victoria
+madison eleanor grace nora riley zoey hannah hazel lily ellie violet lillian zoe
+stella aurora natalie emilia everly leah aubrey willow addison lucy audrey bella
+nova brooklyn paisley savannah claire skylar isla genesis naomi elena caroline
+quinn piper josephine xavier""".split()
+TINY = ["--n-embd", "8", "--n-head", "2", "--block-size", "8"]
+TINY_KW = {"n_layer": 1, "n_embd": 8, "n_head": 2, "block_size": 8}
+# microgpt's own 20 samples after its 1000 steps with seed 42 on its names file
+MICROGPT_SAMPLES = """kamon ann karai jaire vialan karia yeran anna areli kaina konna keylen
+liole alerin earan lenne kana lara alela anton""".split()
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROGPT_TUI_OFFLINE", "1")
+
+
+@pytest.fixture
+def names_file(tmp_path: Path) -> Path:
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(NAMES) + "\n", encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train(capsys, names_file: Path, out: Path, *extra: str, steps: int = 12):
+    return run(capsys, "train", "--data", names_file, *TINY, "--steps", steps, "--out", out, *extra)
+
+
+def sample_lines(out: str) -> list[str]:
+    return [line.split(": ", 1)[1] if ": " in line else "" for line in out.splitlines()]
+
+
+# --- train --------------------------------------------------------------------------------
+
+
+def test_train_prints_microgpts_samples_and_logs_its_losses(capsys, names_file, tmp_path):
+    # GIVEN a small microgpt run
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    # WHEN training from the command line
+    code, out, err = train(capsys, names_file, ckpt, "--seed", "3", "--log", log, "--samples", 7)
+    # THEN it prints microgpt's samples, in microgpt's format
+    losses, samples, state_dict, uchars = ref.train(
+        NAMES, seed=3, num_steps=12, num_samples=7, **TINY_KW
+    )
+    assert code == 0
+    assert out.splitlines() == [f"sample {i + 1:2d}: {s}" for i, s in enumerate(samples)]
+    # AND logs every step's loss and learning rate, exactly
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines == [
+        {"step": s + 1, "loss": loss, "lr": 0.01 * (1 - s / 12)} for s, loss in enumerate(losses)
+    ]
+    # AND saves microgpt's final weights, with what it takes to go on
+    saved = load_checkpoint(ckpt)
+    assert saved.vocab == "".join(uchars)
+    assert saved.state_dict == {
+        name: [[p.data for p in row] for row in mat] for name, mat in state_dict.items()
+    }
+    assert saved.train["step"] == saved.train["num_steps"] == 12
+    assert saved.train["seed"] == 3 and saved.train["data"] == "names.txt"
+    assert saved.train["last_loss"] == losses[-1]
+    assert f"saved step 12/12 to {ckpt}" in err
+    assert "step 12/12 | loss" in err and "steps/s" in err and "ETA" in err
+    assert "Traceback" not in err
+
+
+def test_the_log_is_appended_to(capsys, names_file, tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"step": 0}\n')
+    code, _, _ = train(capsys, names_file, tmp_path / "c.json", "--log", log, steps=3)
+    assert code == 0
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [0, 1, 2, 3]
+
+
+def test_the_default_out_is_in_the_current_directory(capsys, names_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "--data", names_file, *TINY, "--steps", 2)
+    assert code == 0
+    assert (tmp_path / "microgpt.ckpt.json").is_file()
+    assert "microgpt.ckpt.json" in err
+
+
+def test_sample_on_a_trained_checkpoint_repeats_trains_samples(capsys, names_file, tmp_path):
+    ckpt = tmp_path / "c.json"
+    _, trained, _ = train(capsys, names_file, ckpt, "--samples", 9)
+    code, out, _ = run(capsys, "sample", "--checkpoint", ckpt, "--num", 9)
+    assert code == 0 and out == trained
+    code, again, _ = run(capsys, "sample", "--checkpoint", ckpt, "--num", 9)
+    assert again == out  # sampling does not change the checkpoint's stream
+
+
+def test_sample_with_a_seed_reseeds_the_stream(capsys, names_file, tmp_path):
+    ckpt = tmp_path / "c.json"
+    train(capsys, names_file, ckpt, steps=2)
+    _, a, _ = run(capsys, "sample", "--checkpoint", ckpt, "--seed", 1, "--num", 30)
+    _, b, _ = run(capsys, "sample", "--checkpoint", ckpt, "--seed", 1, "--num", 30)
+    _, c, _ = run(capsys, "sample", "--checkpoint", ckpt, "--seed", 2, "--num", 30)
+    assert a == b != c
+
+
+def test_sample_on_a_fresh_model_is_microgpt_with_no_training(capsys, names_file):
+    code, out, _ = run(capsys, "sample", "--data", names_file, *TINY, "--seed", 4, "--num", 5)
+    _, samples, _, _ = ref.train(NAMES, seed=4, num_steps=0, num_samples=5, **TINY_KW)
+    assert code == 0 and sample_lines(out) == samples
+
+
+def test_sample_temperature_is_microgpts(capsys, names_file):
+    code, out, _ = run(
+        capsys, "sample", "--data", names_file, *TINY, "--seed", 4, "--temperature", 1.3
+    )
+    _, samples, _, _ = ref.train(NAMES, seed=4, num_steps=0, temperature=1.3, **TINY_KW)
+    assert code == 0 and sample_lines(out) == samples
+
+
+# --- resuming -----------------------------------------------------------------------------
+
+
+def interrupt_forward_pass(monkeypatch: pytest.MonkeyPatch, at_call: int) -> None:
+    """Ctrl-C in the middle of the `at_call`-th forward pass."""
+    real, calls = train_module.document_loss, []
+
+    def document_loss(model, tokens):
+        calls.append(1)
+        if len(calls) == at_call:
+            raise KeyboardInterrupt
+        return real(model, tokens)
+
+    monkeypatch.setattr(train_module, "document_loss", document_loss)
+
+
+def test_ctrl_c_saves_the_last_completed_step(capsys, names_file, tmp_path, monkeypatch):
+    # GIVEN a run interrupted during step 5
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    interrupt_forward_pass(monkeypatch, 5)
+    code, out, err = train(capsys, names_file, ckpt, "--log", log)
+    # THEN step 4 is saved, intact, and the user is told so
+    assert code == 130
+    assert out == ""  # no samples from an interrupted run
+    assert load_checkpoint(ckpt).train["step"] == 4
+    assert "interrupted: saved step 4/12" in err and "--checkpoint" in err
+    assert "Traceback" not in err
+    assert len(log.read_text().splitlines()) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "log.jsonl", "names.txt"]
+
+
+def test_ctrl_c_after_a_step_saves_that_step(capsys, names_file, tmp_path, monkeypatch):
+    def update(self, result):
+        if result.step == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "update", update)
+    code, _, err = train(capsys, names_file, tmp_path / "c.json")
+    assert code == 130
+    assert load_checkpoint(tmp_path / "c.json").train["step"] == 3
+
+
+def test_ctrl_c_before_any_step_saves_nothing(capsys, names_file, tmp_path, monkeypatch):
+    # GIVEN an earlier checkpoint at --out
+    ckpt = tmp_path / "c.json"
+    train(capsys, names_file, ckpt, steps=2)
+    before = ckpt.read_bytes()
+    interrupt_forward_pass(monkeypatch, 1)
+    code, _, err = train(capsys, names_file, ckpt)
+    assert code == 130
+    assert "nothing saved" in err
+    assert ckpt.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "names.txt"]
+
+
+def test_resuming_an_interrupted_run_ends_as_the_uninterrupted_one(
+    capsys, names_file, tmp_path, monkeypatch
+):
+    # GIVEN an uninterrupted run and one interrupted during step 8
+    whole, part, resumed = tmp_path / "whole.json", tmp_path / "part.json", tmp_path / "r.json"
+    _, whole_out, _ = train(capsys, names_file, whole, "--log", tmp_path / "whole.jsonl")
+    with monkeypatch.context() as m:
+        interrupt_forward_pass(m, 8)
+        train(capsys, names_file, part, "--log", tmp_path / "part.jsonl")
+    assert load_checkpoint(part).train["step"] == 7
+    # WHEN resuming it (no --steps: the run's own 12)
+    code, out, err = run(
+        capsys, "train", "--checkpoint", part, "--data", names_file,
+        "--out", resumed, "--log", tmp_path / "part.jsonl",
+    )  # fmt: skip
+    # THEN weights, optimizer state, log and samples are the uninterrupted run's
+    assert code == 0, err
+    assert "training steps 8..12" in err
+    assert out == whole_out
+    a, b = load_checkpoint(whole), load_checkpoint(resumed)
+    assert a.state_dict == b.state_dict
+    assert a.train == b.train
+    assert (tmp_path / "part.jsonl").read_text() == (tmp_path / "whole.jsonl").read_text()
+
+
+def test_training_further_stretches_the_schedule(capsys, names_file, tmp_path):
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    train(capsys, names_file, ckpt, steps=4)
+    code, _, _ = run(capsys, "train", "--checkpoint", ckpt, "--data", names_file,
+                     "--steps", 6, "--out", ckpt, "--log", log)  # fmt: skip
+    assert code == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(d["step"], d["lr"]) for d in lines] == [
+        (5, 0.01 * (1 - 4 / 6)),
+        (6, 0.01 * (1 - 5 / 6)),
+    ]
+    assert load_checkpoint(ckpt).train["step"] == 6
+
+
+def test_resuming_on_other_documents_says_so(capsys, names_file, tmp_path):
+    ckpt = tmp_path / "c.json"
+    train(capsys, names_file, ckpt, steps=2)
+    other = tmp_path / "other.txt"
+    other.write_text("anna\nbob\n")
+    code, _, err = run(capsys, "train", "--checkpoint", ckpt, "--data", other, "--steps", 3,
+                       "--out", ckpt, "--samples", 0)  # fmt: skip
+    assert code == 0
+    assert "differ from the ones" in err
+    assert load_checkpoint(ckpt).train["data"] == "other.txt"
+
+
+# --- grads --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trained(capsys, names_file, tmp_path) -> Path:
+    ckpt = tmp_path / "c.json"
+    code, _, _ = train(capsys, names_file, ckpt, steps=5)
+    assert code == 0
+    return ckpt
+
+
+def reference_grads(ckpt: Path, doc: str, pos: int | None):
+    saved = load_checkpoint(ckpt)
+    sd = {n: [[ref.Value(x) for x in row] for row in m] for n, m in saved.state_dict.items()}
+    c = saved.config
+    tokens = ref.tokenize(doc, list(saved.vocab))
+    if pos is None:
+        loss = ref.doc_loss(sd, c.n_layer, c.n_head, c.block_size, tokens)
+    else:
+        loss = ref.position_losses(sd, c.n_layer, c.n_head, c.block_size, tokens, upto=pos)[-1]
+    loss.backward()
+    grads = {n: [[p.grad for p in row] for row in m] for n, m in sd.items()}
+    return loss.data, len(loss.topo()), grads
+
+
+@pytest.mark.parametrize(("doc", "pos"), [("emma", None), ("emma", 2), ("christopherson", 7)])
+def test_grads_json_equals_the_reference(capsys, trained, doc, pos):
+    argv = ["grads", "--checkpoint", trained, "--doc", doc, "--json"]
+    code, out, err = run(capsys, *argv, *([] if pos is None else ["--pos", pos]))
+    assert code == 0, err
+    report = json.loads(out)
+    loss, nodes, grads = reference_grads(trained, doc, pos)
+    assert list(report) == ["loss", "doc", "pos", "nodes", "grads"]
+    assert report["loss"] == loss
+    assert report["doc"] == doc and report["pos"] == pos
+    assert report["nodes"] == nodes
+    assert report["grads"] == grads
+    assert any(g != 0 for row in report["grads"]["layer0.attn_wq"] for g in row)
+
+
+def test_grads_summary_names_the_largest_gradients(capsys, trained):
+    code, out, _ = run(capsys, "grads", "--checkpoint", trained, "--doc", "emma", "--pos", 1)
+    _, json_out, _ = run(
+        capsys, "grads", "--checkpoint", trained, "--doc", "emma", "--pos", 1, "--json"
+    )
+    report = json.loads(json_out)
+    flat = sorted(
+        ((abs(g), f"{n}[{i}][{j}]") for n, m in report["grads"].items()
+         for i, row in enumerate(m) for j, g in enumerate(row)),
+        reverse=True,
+    )  # fmt: skip
+    assert code == 0
+    assert f"loss    {report['loss']:.6f}" in out
+    assert f"nodes   {report['nodes']} " in out
+    assert "position 1's loss (e -> m)" in out
+    assert f"   1  {flat[0][1]} " in out
+    assert "layer0.mlp_fc2" in out
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def _bad_cases(tmp: Path, names: Path, ckpt: Path) -> dict[str, list]:
+    empty = tmp / "empty.txt"
+    empty.write_text("\n \n")
+    garbage = tmp / "garbage.json"
+    garbage.write_text('{"format": "microgpt-tui.checkpoint", "vers')
+    done = load_checkpoint(ckpt)
+    bad_random = tmp / "bad_random.json"
+    save_checkpoint(
+        bad_random,
+        done.__class__(
+            **{
+                **done.__dict__,
+                "train": {
+                    **done.train,
+                    "random_state": {"version": 3, "internal": [1, 2], "gauss_next": None},
+                },
+            }
+        ),
+    )
+    bad_moments = tmp / "bad_moments.json"
+    opt = {**done.train["optimizer"], "m": [0.0]}
+    save_checkpoint(bad_moments, done.__class__(**{**done.__dict__, "train": {
+        **done.train, "step": 1, "optimizer": opt}}))  # fmt: skip
+    data = ["--data", names, *TINY]
+    return {
+        "zero steps": ["train", *data, "--steps", "0"],
+        "negative steps": ["train", *data, "--steps", "-3"],
+        "steps not a number": ["train", *data, "--steps", "many"],
+        "out in a missing directory": ["train", *data, "--out", tmp / "no" / "c.json"],
+        "out is a directory": ["train", *data, "--out", tmp],
+        "log in a missing directory": ["train", *data, "--log", tmp / "no" / "l.jsonl"],
+        "log is a directory": [
+            "train",
+            *data,
+            "--steps",
+            "1",
+            "--out",
+            tmp / "x.json",
+            "--log",
+            tmp,
+        ],  # fmt: skip
+        "empty data file": ["train", "--data", empty, "--out", tmp / "x.json"],
+        "missing data file": ["train", "--data", tmp / "nope.txt", "--out", tmp / "x.json"],
+        "impossible config": ["train", "--data", names, "--n-embd", "10", "--n-head", "4"],
+        "missing checkpoint": ["train", "--checkpoint", tmp / "nope.json"],
+        "truncated checkpoint": ["train", "--checkpoint", garbage, "--out", tmp / "x.json"],
+        "finished checkpoint": [
+            "train",
+            "--checkpoint",
+            ckpt,
+            "--data",
+            names,
+            "--out",
+            tmp / "x.json",
+        ],  # fmt: skip
+        "another seed": [
+            "train",
+            "--checkpoint",
+            ckpt,
+            "--data",
+            names,
+            "--seed",
+            "7",
+            "--steps",
+            "9",
+            "--out",
+            tmp / "x.json",
+        ],  # fmt: skip
+        "damaged moments": [
+            "train",
+            "--checkpoint",
+            bad_moments,
+            "--data",
+            names,
+            "--out",
+            tmp / "x.json",
+        ],  # fmt: skip
+        "damaged random state": ["sample", "--checkpoint", bad_random],
+        "sizes with a checkpoint": ["train", "--checkpoint", ckpt, "--n-layer", "2"],
+        "zero temperature": ["sample", "--checkpoint", ckpt, "--temperature", "0"],
+        "negative temperature": ["sample", "--checkpoint", ckpt, "--temperature", "-1"],
+        "nan temperature": ["sample", "--checkpoint", ckpt, "--temperature", "nan"],
+        "infinite temperature": ["sample", "--checkpoint", ckpt, "--temperature", "inf"],
+        "temperature not a number": ["sample", "--checkpoint", ckpt, "--temperature", "hot"],
+        "negative num": ["sample", "--checkpoint", ckpt, "--num", "-1"],
+        "sample missing checkpoint": ["sample", "--checkpoint", tmp / "nope.json"],
+        "grads without doc": ["grads", "--checkpoint", ckpt],
+        "grads empty doc": ["grads", "--checkpoint", ckpt, "--doc", ""],
+        "grads chars outside vocab": ["grads", "--checkpoint", ckpt, "--doc", "Emma!"],
+        "grads pos out of range": ["grads", "--checkpoint", ckpt, "--doc", "emma", "--pos", "5"],
+        "grads negative pos": ["grads", "--checkpoint", ckpt, "--doc", "emma", "--pos", "-1"],
+        "grads pos not a number": ["grads", "--checkpoint", ckpt, "--doc", "emma", "--pos", "x"],
+        "grads truncated checkpoint": ["grads", "--checkpoint", garbage, "--doc", "emma"],
+        "unknown option": ["train", "--stpes", "3"],
+    }
+
+
+BAD_CASE_NAMES = [
+    "zero steps", "negative steps", "steps not a number", "out in a missing directory",
+    "out is a directory", "log in a missing directory", "log is a directory", "empty data file",
+    "missing data file", "impossible config", "missing checkpoint", "truncated checkpoint",
+    "finished checkpoint", "another seed", "damaged moments", "damaged random state",
+    "sizes with a checkpoint", "zero temperature", "negative temperature", "nan temperature",
+    "infinite temperature", "temperature not a number", "negative num",
+    "sample missing checkpoint", "grads without doc", "grads empty doc",
+    "grads chars outside vocab", "grads pos out of range", "grads negative pos",
+    "grads pos not a number", "grads truncated checkpoint", "unknown option",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_CASE_NAMES)
+def test_bad_input_exits_2_with_one_line(capsys, names_file, tmp_path, case):
+    ckpt = tmp_path / "done.json"
+    code, _, _ = train(capsys, names_file, ckpt, "--samples", 0, steps=2)
+    assert code == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run(capsys, *_bad_cases(tmp_path, names_file, ckpt)[case])
+    assert code == 2, err
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("microgpt-tui: ")
+    assert "Traceback" not in err
+    created = set(p.name for p in tmp_path.iterdir()) - set(before)
+    assert created <= {"empty.txt", "garbage.json", "bad_random.json", "bad_moments.json"}
+
+
+def test_every_bad_case_is_tested(tmp_path, names_file, capsys):
+    ckpt = tmp_path / "done.json"
+    train(capsys, names_file, ckpt, "--samples", 0, steps=2)
+    assert sorted(_bad_cases(tmp_path, names_file, ckpt)) == sorted(BAD_CASE_NAMES)
+
+
+# --- the shipped default model --------------------------------------------------------------
+
+
+def test_sample_on_the_default_model_prints_microgpts_samples(capsys):
+    if not default_model_path().is_file():
+        pytest.skip("the default model has not been generated")
+    code, out, _ = run(capsys, "sample")
+    assert code == 0
+    assert sample_lines(out) == MICROGPT_SAMPLES
+
+
+def test_grads_on_the_default_model(capsys):
+    if not default_model_path().is_file():
+        pytest.skip("the default model has not been generated")
+    code, out, _ = run(capsys, "grads", "--doc", "emma", "--json")
+    report = json.loads(out)
+    loss, nodes, grads = reference_grads(default_model_path(), "emma", None)
+    assert code == 0
+    assert (report["loss"], report["nodes"], report["grads"]) == (loss, nodes, grads)
+
+
+# --- the progress bar and the process as a whole ---------------------------------------------
+
+
+class FakeTerminal:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_on_a_terminal_the_progress_bar_is_one_line(monkeypatch):
+    clock = iter(range(100))
+    monkeypatch.setattr(cli.time, "monotonic", lambda: float(next(clock)))
+    term = FakeTerminal()
+    bar = cli._Progress(term, 0, 3)
+    for step in (1, 2, 3):
+        bar.update(train_module.StepResult(step, 2.5, 0.01))
+    bar.finish()
+    assert term.text.count("\r") == 3 and term.text.endswith("\n")
+    assert term.text.count("\n") == 1
+    assert "\rstep 3/3 | loss 2.5000 | " in term.text and "ETA 0:00" in term.text
+
+
+def python(*args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MICROGPT_TUI_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=120, **kw
+    )
+
+
+def test_python_dash_m_help_works():
+    done = python("-m", "microgpt_tui", "--help")
+    assert done.returncode == 0
+    for command in ("train", "sample", "grads", "export"):
+        assert command in done.stdout
+    done = python("-m", "microgpt_tui", "train", "--help")
+    assert done.returncode == 0
+    assert "--steps" in done.stdout and "exactly as if never stopped" in done.stdout
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    done = python("-m", "microgpt_tui", "train", "--steps", "0")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_train_in_a_real_process_without_textual(names_file, tmp_path):
+    script = (
+        "import sys; from microgpt_tui.cli import main; code = main(sys.argv[1:]); "
+        "assert 'textual' not in sys.modules and 'rich' not in sys.modules; sys.exit(code)"
+    )
+    argv = ["train", "--data", str(names_file), *TINY, "--steps", "3", "--samples", "2"]
+    done = python("-c", script, *argv, "--out", str(tmp_path / "c.json"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+    assert "step 3/3 | loss" in done.stderr and "\r" not in done.stderr
+
+
+def test_a_real_ctrl_c_saves_an_intact_checkpoint(names_file, tmp_path):
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    argv = ["train", "--data", names_file, *TINY, "--steps", "100000", "--log", log]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "microgpt_tui", *map(str, argv), "--out", str(ckpt)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log.exists() and len(log.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: saved step" in err
+    step = load_checkpoint(ckpt).train["step"]
+    assert step == len(log.read_text().splitlines()) >= 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "log.jsonl", "names.txt"]
