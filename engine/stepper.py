@@ -6,10 +6,18 @@ order; the backward pass propagates one node's grad to its inputs per step,
 running it to the end gives `backward()`'s grads bit for bit.
 
 Scopes play the part of functions: `step_over` treats an inner scope as one
-step, `step_out` runs until the walk leaves the current scope, `cont` runs to
-the next breakpoint scope. A focus scope makes every move stop only at nodes
-inside it (the nodes in between are still processed). `back` undoes the last
-move, whatever its size, restoring exactly the state before it.
+step, `step_out` runs to the end of the current scope, `cont` runs to the next
+breakpoint scope. A focus scope makes every move stop only at nodes inside it
+(the nodes in between are still processed). `back` undoes the last move,
+whatever its size, restoring exactly the state before it.
+
+In the forward replay a scope's nodes come in one block (creation order). The
+backward order is a depth-first one, so there a scope's nodes are interleaved
+with others' (parameters, which every linear reads, sit between almost any two
+nodes; a softmax alternates with the linear that made its logits). So "the
+end of a scope" means after its last node in the walk's order, not the first
+node outside it, and parameters (leaves, whose step passes nothing on) never
+count as leaving a breakpoint's scope.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class Walk:
         self.focus: str | None = None  # stop only at nodes inside this scope
         self.breakpoints: set[str] = set()  # scopes that `cont` stops on entering
         self._history: list[_Move] = []
+        self._scope_end: dict[str, int] = {}  # scope -> index of its last node in `order`
 
     # -- state ---------------------------------------------------------------------
 
@@ -74,25 +83,40 @@ class Walk:
         return self._move(lambda node: True)
 
     def step_over(self) -> int:
-        """Step, treating a scope nested inside the current node's scope as one step."""
-        current = self.current
-        if current is None:
+        """Step to the next node in the current scope (`where()`), inner scopes as one step.
+
+        Nodes in scopes nested inside the current one, and nodes of other scopes met
+        meanwhile (parameters, in the backward order), are processed without
+        stopping. When the current scope has no nodes left, this is `step_out`.
+        """
+        level = self.where()
+        if level is None:
             return self.step()
-        level = current.scope + "."
-        return self._move(lambda node: not node.scope.startswith(level))
+        end = self.scope_end(level)
+        return self._move(lambda node: node.scope == level or self.position > end + 1)
 
     def step_out(self) -> int:
-        """Run until the walk reaches a node outside the current node's scope."""
-        current = self.current
-        if current is None:
+        """Run to the end of the current scope (`where()`): stop at the first node after its last.
+
+        If the scope has no nodes left, that is the next node.
+        """
+        level = self.where()
+        if level is None:
             return self.step()
-        level = current.scope
-        return self._move(lambda node: not _inside(node.scope, level))
+        end = self.scope_end(level)
+        return self._move(lambda node: self.position > end + 1)
 
     def cont(self) -> int:
-        """Run to the next node that enters a breakpoint scope, or to the end."""
+        """Run to the next node that enters a breakpoint scope, or to the end.
+
+        Entering: the node is inside a breakpoint scope and the node processed before
+        it was not (parameters do not count as being anywhere: they are leaves that
+        every linear reads, interleaved with everything in the backward order). So
+        continuing from inside a breakpoint scope first leaves it; a breakpoint on
+        `params` stops at every parameter.
+        """
         breakpoints = tuple(self.breakpoints)
-        previous = self.current
+        previous = self._last_placed()
 
         def entering(node: Value) -> bool:
             nonlocal previous
@@ -100,7 +124,8 @@ class Walk:
                 _inside(node.scope, bp) and (previous is None or not _inside(previous.scope, bp))
                 for bp in breakpoints
             )
-            previous = node
+            if node.op != "param":
+                previous = node
             return hit
 
         return self._move(entering)
@@ -110,16 +135,52 @@ class Walk:
         return self._move(lambda node: False, respect_focus=False)
 
     def run_to(self, position: int) -> int:
-        """Process nodes until `position` are processed (forward only)."""
-        target = min(max(position, self.position), len(self.order))
+        """Process nodes until `position` are processed (forward only; 0 if already there)."""
+        target = min(position, len(self.order))
+        if target <= self.position:
+            return 0
         return self._move(lambda node: self.position >= target, respect_focus=False)
+
+    def where(self) -> str | None:
+        """The scope the walk is in: the last processed node's, parameters not counting.
+
+        A parameter is a leaf that every linear reads, so in the backward order one
+        sits between almost any two nodes; stepping onto one does not leave the scope
+        the walk was in. Before any step, None; in the forward replay's opening block
+        of parameters, "params".
+        """
+        placed = self._last_placed()
+        if placed is None:
+            current = self.current
+            return None if current is None else current.scope
+        return placed.scope
+
+    def _last_placed(self) -> Value | None:
+        """The last processed node that is not a parameter, if any."""
+        order, i = self.order, self.position - 1
+        while i >= 0 and order[i].op == "param":
+            i -= 1
+        return order[i] if i >= 0 else None
+
+    def scope_end(self, scope: str) -> int:
+        """The index in `order` of the last node inside `scope` (-1 if there is none)."""
+        end = self._scope_end.get(scope)
+        if end is None:
+            order, dotted = self.order, scope + "."
+            end = len(order) - 1
+            while end >= 0 and not (
+                order[end].scope == scope or order[end].scope.startswith(dotted)
+            ):
+                end -= 1
+            self._scope_end[scope] = end
+        return end
 
     def back(self) -> bool:
         """Undo the last move exactly; False if there is nothing to undo."""
         if not self._history:
             return False
         move = self._history.pop()
-        for node, old in zip(reversed(move.touched), reversed(move.old_grads)):
+        for node, old in zip(reversed(move.touched), reversed(move.old_grads), strict=True):
             node.grad = old
         self.position = move.start
         return True
@@ -147,7 +208,8 @@ class Walk:
             node = order[self.position]
             self._process(node, move)
             self.position += 1
-            if (focus is None or _inside(node.scope, focus)) and stop(node):
+            # `stop` sees every node (`cont` tracks the node before), focus or not
+            if stop(node) and (focus is None or _inside(node.scope, focus)):
                 break
         self._history.append(move)
         return self.position - move.start
@@ -199,7 +261,7 @@ class BackwardPass(Walk):
     def _process(self, node: Value, move: _Move) -> None:
         touched, old = move.touched, move.old_grads
         grad = node.grad
-        for child, local_grad in zip(node._children, node._local_grads):
+        for child, local_grad in zip(node._children, node._local_grads, strict=True):
             touched.append(child)
             old.append(child.grad)
             child.grad += local_grad * grad
@@ -217,7 +279,7 @@ def terms_received(node: Value, consumers: Sequence[Value], walk: BackwardPass) 
     done.sort(key=lambda c: walk.index_of[c.id])
     terms = []
     for consumer in done:
-        for child, local_grad in zip(consumer._children, consumer._local_grads):
+        for child, local_grad in zip(consumer._children, consumer._local_grads, strict=True):
             if child is node:
                 terms.append((consumer, local_grad, consumer.grad, local_grad * consumer.grad))
     return terms
