@@ -1,0 +1,264 @@
+"""Export part of the graph for slides: a dialog prefilled from the current node and scope.
+
+The render runs in a worker thread (`dot` can take seconds); the dialog reports
+back through messages, notifies with the path written and closes. Errors become
+notifications and leave the dialog open to fix the input. The picture shows the
+session as it stands: values, and grads as far as the backward pass has got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select
+from textual.worker import get_current_worker
+
+from engine.errors import InputError
+from engine.export import DEFAULT_MAX_NODES, FORMATS, THEMES, Exported, Selection, export
+from engine.session import DebugSession
+
+KINDS = ("scope", "node", "overview")
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    """Choose a selection, a format and a file; Export writes it, Escape cancels.
+
+    Dismissed with the path written, or None when cancelled.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close without exporting")]
+
+    DEFAULT_CSS = """
+    ExportScreen {
+        align: center middle;
+        & > Vertical {
+            width: 76;
+            height: auto;
+            max-height: 100%;
+            overflow-y: auto;
+            border: thick $primary;
+            background: $surface;
+            padding: 0 1;
+        }
+        Horizontal { height: auto; }
+        Horizontal { margin-bottom: 1; }
+        Label.field { width: 9; text-style: bold; }
+        RadioSet { width: 1fr; layout: horizontal; }
+        #export-scope, #export-path { width: 1fr; }
+        #export-depth { width: 10; }
+        #export-format { width: 14; }
+        #export-theme { width: 14; }
+        #export-title { width: 1fr; }
+        #export-buttons { align-horizontal: right; margin-bottom: 0; }
+        #export-buttons Button { margin-left: 2; }
+    }
+    """
+
+    @dataclass
+    class Finished(Message):
+        """The worker wrote the file."""
+
+        done: Exported
+
+    @dataclass
+    class Failed(Message):
+        """The worker could not export (a one-line reason)."""
+
+        reason: str
+
+    def __init__(
+        self,
+        session: DebugSession,
+        node_id: int,
+        scope: str,
+        *,
+        max_nodes: int = DEFAULT_MAX_NODES,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.node_id = node_id
+        self.scope = scope
+        self.max_nodes = max_nodes
+        self.cursor_blink = cursor_blink
+        self._auto_path = ""  # the path we filled in; replaced as the choices change
+
+    # -- the form ----------------------------------------------------------------------
+
+    def _initial_kind(self) -> str:
+        """The scope if it is small enough to draw, else the node and its inputs."""
+        tree = self.session.find_scope(self.scope) if self.scope else None
+        return "scope" if tree is not None and tree.total <= self.max_nodes else "node"
+
+    def compose(self) -> ComposeResult:
+        kind = self._initial_kind()
+        with Vertical() as box:
+            box.border_title = "Export graph"
+            with Horizontal():
+                yield Label("Export", classes="field")
+                with RadioSet(id="export-kind", compact=True):
+                    yield RadioButton("scope", value=kind == "scope", id="kind-scope")
+                    yield RadioButton(f"node #{self.node_id}", value=kind == "node", id="kind-node")
+                    yield RadioButton("overview", id="kind-overview")
+            with Horizontal():
+                yield Label("Scope", classes="field")
+                yield self._input(self.scope, "e.g. pos3.layer0.attn.head1", "export-scope")
+            with Horizontal():
+                yield Label("Depth", classes="field")
+                yield self._input("2", "levels", "export-depth", type="integer")
+                yield Checkbox("follow consumers (not inputs)", id="export-consumers", compact=True)
+            with Horizontal():
+                yield Label("Format", classes="field")
+                yield Select(
+                    [(f.upper(), f) for f in FORMATS],
+                    value="svg",
+                    allow_blank=False,
+                    id="export-format",
+                    compact=True,
+                )
+                yield Label("Theme", classes="field")
+                yield Select(
+                    [(t, t) for t in THEMES],
+                    value="light",
+                    allow_blank=False,
+                    id="export-theme",
+                    compact=True,
+                )
+            with Horizontal():
+                yield Label("Title", classes="field")
+                yield self._input("", "(none)", "export-title")
+            with Horizontal():
+                yield Label("File", classes="field")
+                yield self._input("", "FILE.svg", "export-path")
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", variant="primary", id="export-button")
+                yield Button("Cancel", id="cancel-button")
+
+    def _input(self, value: str, placeholder: str, id: str, **kwargs) -> Input:
+        field = Input(value, placeholder=placeholder, id=id, compact=True, **kwargs)
+        field.cursor_blink = self.cursor_blink
+        return field
+
+    def on_mount(self) -> None:
+        self._choices_changed()
+
+    def _kind(self) -> str:
+        pressed = self.query_one("#export-kind", RadioSet).pressed_button
+        return pressed.id.removeprefix("kind-") if pressed is not None and pressed.id else "scope"
+
+    def _format(self) -> str:
+        return str(self.query_one("#export-format", Select).value)
+
+    def _fill_path(self) -> None:
+        """Name the file after the selection, unless the user typed a name of their own."""
+        field = self.query_one("#export-path", Input)
+        if field.value and field.value != self._auto_path:
+            return
+        kind = self._kind()
+        if kind == "scope":
+            stem = self.query_one("#export-scope", Input).value.strip() or "graph"
+        elif kind == "node":
+            stem = f"node{self.node_id}"
+        else:
+            stem = "overview"
+        self._auto_path = field.value = f"./{stem}.{self._format()}"
+
+    @on(RadioSet.Changed)
+    @on(Select.Changed, "#export-format")
+    @on(Input.Changed, "#export-scope")
+    def _choices_changed(self) -> None:
+        kind = self._kind()
+        self.query_one("#export-scope", Input).disabled = kind != "scope"
+        self.query_one("#export-depth", Input).disabled = kind != "node"
+        self.query_one("#export-consumers", Checkbox).disabled = kind != "node"
+        self._fill_path()
+
+    def _selection(self) -> Selection:
+        kind = self._kind()
+        if kind == "overview":
+            return Selection.overview()
+        if kind == "node":
+            text = self.query_one("#export-depth", Input).value.strip()
+            try:
+                depth = int(text)
+            except ValueError:
+                raise InputError(f"depth {text!r} is not a number") from None
+            if depth < 0:
+                raise InputError(f"depth must be 0 or more, got {depth}")
+            consumers = self.query_one("#export-consumers", Checkbox).value
+            return Selection.of_node(self.node_id, depth, consumers=consumers)
+        scope = self.query_one("#export-scope", Input).value.strip()
+        if not scope:
+            raise InputError("give a scope, e.g. pos3.layer0.attn.head1")
+        return Selection.of_scope(scope)
+
+    # -- exporting -----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#export-button")
+    @on(Input.Submitted)
+    def action_export(self) -> None:
+        """Read the form and render in a worker; a bad field is a notification."""
+        try:
+            selection = self._selection()
+            path = self.query_one("#export-path", Input).value.strip()
+            if not path:
+                raise InputError("give a file to write, e.g. ./head.svg")
+        except InputError as e:
+            self.notify(str(e), title="Export", severity="error")
+            return
+        title = self.query_one("#export-title", Input).value.strip() or None
+        theme = str(self.query_one("#export-theme", Select).value)
+        self.query_one("#export-button", Button).disabled = True
+        self._export_in_thread(selection, Path(path).expanduser(), self._format(), theme, title)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def _export_in_thread(
+        self, selection: Selection, path: Path, fmt: str, theme: str, title: str | None
+    ) -> None:
+        """In a thread: build and render; report by message (never touching widgets)."""
+        try:
+            done = export(
+                self.session,
+                selection,
+                path,
+                fmt,
+                max_nodes=self.max_nodes,
+                highlight=self.node_id,
+                theme=theme,
+                title=title,
+            )
+        except InputError as e:
+            message: Message = self.Failed(str(e))
+        except Exception as e:  # a bug in the export must not take the debugger down
+            message = self.Failed(f"export failed: {type(e).__name__}: {e}")
+        else:
+            message = self.Finished(done)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    @on(Finished)
+    def _finished(self, event: Finished) -> None:
+        done = event.done
+        if done.overview:
+            what = f"the overview of {done.nodes:,} nodes ({done.drawn} boxes)"
+        else:
+            what = f"{done.nodes:,} nodes"
+        self.app.notify(f"Exported {what} to {done.path}", title="Export")
+        self.dismiss(done.path)
+
+    @on(Failed)
+    def _failed(self, event: Failed) -> None:
+        self.query_one("#export-button", Button).disabled = False
+        self.notify(event.reason, title="Export failed", severity="error", timeout=10)
+
+    @on(Button.Pressed, "#cancel-button")
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "export")
+        self.dismiss(None)

@@ -1,0 +1,502 @@
+"""Graphviz export: the DOT itself, rendering, atomic writes, failures, and the app's dialog."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import VOCAB, make_model
+
+from engine.config import GPTConfig
+from engine.data import Tokenizer
+from engine.errors import InputError
+from engine.export import (
+    Selection,
+    build_digraph,
+    export,
+    outside_inputs,
+    overview,
+    select,
+)
+from engine.session import DebugSession
+
+HEAD = "pos3.layer0.attn.head1"
+HEAD_DIM = 4  # the default config: n_embd 16 / 4 heads
+
+# Rendering needs Graphviz's `dot`; CI installs it, so under CI=true these tests must run.
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
+)
+
+
+@pytest.fixture(scope="module")
+def session() -> DebugSession:
+    """`emma` at position 3 with the default config, after a full backward pass."""
+    s = DebugSession(make_model(), Tokenizer(VOCAB), "emma", pos=3)
+    s.backward.run_to_end()
+    return s
+
+
+def node_line(source: str, name: str) -> str:
+    """The DOT statement that declares node `name` (e.g. `n12`, `s7`)."""
+    match = re.search(rf"^\s*{re.escape(name)} \[.*$", source, re.MULTILINE)
+    assert match, f"node {name} is not in the DOT"
+    return match.group(0)
+
+
+def declared(source: str, prefix: str) -> set[int]:
+    """Ids of the nodes declared with a prefix: `n` for nodes, `s` for stubs."""
+    return {int(m) for m in re.findall(rf"^\s*{prefix}(\d+) \[", source, re.MULTILINE)}
+
+
+def edges(source: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\s*(\S+) -> (\S+)", source, re.MULTILINE)
+
+
+def labelled(session: DebugSession, name: str, i: int, scope: str = HEAD):
+    return session.trace.vector(scope, name)[i]
+
+
+# -- a scope ----------------------------------------------------------------------------
+
+
+def test_a_scope_is_a_cluster_with_its_name_and_nested_scopes_nest(session):
+    source = build_digraph(session, Selection.of_scope(HEAD)).source
+    assert f'subgraph "cluster_{HEAD}"' in source
+    assert f'subgraph "cluster_{HEAD}.softmax"' in source
+    assert f"<b>{HEAD}</b>" in source  # the outer cluster names its whole path
+    assert "<b>softmax</b>" in source  # the inner one its own name
+    assert "rankdir=LR" in source
+    # the softmax cluster sits inside the head's: it opens before the head's closes
+    outer = source.index(f'subgraph "cluster_{HEAD}"')
+    inner = source.index(f'subgraph "cluster_{HEAD}.softmax"')
+    assert outer < inner
+
+
+def test_every_node_of_the_scope_is_drawn_with_every_edge(session):
+    source = build_digraph(session, Selection.of_scope(HEAD)).source
+    inside = {n.id for n in session.nodes if n.scope == HEAD or n.scope.startswith(HEAD + ".")}
+    assert len(inside) > 50
+    assert declared(source, "n") == inside
+    expected = sum(len(session.nodes[i]._children) for i in inside)
+    assert len(edges(source)) == expected
+
+
+def test_node_labels_show_label_or_op_value_and_grad_to_4_significant_digits(session):
+    source = build_digraph(session, Selection.of_scope(HEAD)).source
+    w = labelled(session, "attn_weights", 2)
+    assert w.grad != 0  # the backward pass ran, so the grad line can fail
+    line = node_line(source, f"n{w.id}")
+    assert "attn_weights[2]" in line
+    assert format(w.data, ".4g") in line and format(w.grad, ".4g") in line
+    assert f"∇ {format(w.grad, '.4g')}" in line
+    # an unlabelled op shows its op
+    product = next(n for n in session.nodes if n.scope == HEAD and n.op == "*" and not n.label)
+    line = node_line(source, f"n{product.id}")
+    assert "<b>×</b>" in line and format(product.data, ".4g") in line
+
+
+def test_inputs_from_outside_are_dashed_stubs_with_their_label(session):
+    source = build_digraph(session, Selection.of_scope(HEAD)).source
+    nodes = [n for n in session.nodes if n.scope == HEAD or n.scope.startswith(HEAD + ".")]
+    ids = {n.id for n in nodes}
+    outside = {c.id for n in nodes for c in n._children if c.id not in ids}
+    # q, k and v of this head: q at position 3, k and v at positions 0..3
+    assert len(outside) == HEAD_DIM + 2 * 4 * HEAD_DIM
+    assert declared(source, "s") == outside
+    k0 = session.trace.vector("pos0.layer0.attn", "k")[HEAD_DIM]  # head 1's first k at pos 0
+    line = node_line(source, f"s{k0.id}")
+    assert "dashed" in line and f"k[{HEAD_DIM}] · pos0" in line
+    # stubs feed the nodes by dashed edges, and are never drawn as full nodes
+    assert not declared(source, "n") & outside
+    assert re.search(rf"^\s*s{k0.id} -> n\d+ \[style=dashed\]", source, re.MULTILINE)
+
+
+def test_the_highlighted_node_stands_out_and_only_it(session):
+    w = labelled(session, "attn_weights", 2)
+    source = build_digraph(session, Selection.of_scope(HEAD), highlight=w.id).source
+    assert "penwidth=3" in node_line(source, f"n{w.id}")
+    assert source.count("penwidth=3") == 1
+    plain = build_digraph(session, Selection.of_scope(HEAD)).source
+    assert "penwidth=3" not in plain
+
+
+def test_params_constants_and_ops_differ_in_shape_and_colour(session):
+    # the first step of q[0] = sum(w * x): `0 + w[0][0] * x[0]`, a constant and a product
+    start = next(
+        n
+        for n in session.nodes
+        if n.scope == "pos3.layer0.attn"
+        and n.op == "+"
+        and [c.op for c in n._children] == ["*", "const"]
+        and n._children[0]._children[0].op == "param"
+    )
+    source = build_digraph(session, Selection.of_node(start.id, depth=2)).source
+    kinds = {}
+    for node in select(session, Selection.of_node(start.id, depth=2)).nodes:
+        line = node_line(source, f"n{node.id}")
+        shape = re.search(r"shape=(\w+)", line).group(1)
+        fill = re.search(r'fillcolor="([^"]+)"', line).group(1)
+        style = re.search(r'style="?([\w,]+)', line).group(1)
+        kinds.setdefault(node.op if node.op in ("param", "const") else "op", set()).add(
+            (shape, fill, style)
+        )
+    assert set(kinds) == {"param", "const", "op"}
+    assert all(len(looks) == 1 for looks in kinds.values())  # one look per kind
+    assert len({next(iter(looks)) for looks in kinds.values()}) == 3  # three different looks
+
+
+def test_a_node_and_its_inputs_down_to_a_depth(session):
+    w = labelled(session, "attn_weights", 0)
+    sel = select(session, Selection.of_node(w.id, depth=1))
+    assert {n.id for n in sel.nodes} == {w.id, *(c.id for c in w._children)}
+    assert sel.stubs == outside_inputs(sel.nodes)
+    source = build_digraph(session, Selection.of_node(w.id, depth=1)).source
+    assert declared(source, "n") == {n.id for n in sel.nodes}
+
+
+def test_a_node_and_its_consumers(session):
+    w = labelled(session, "attn_weights", 0)
+    sel = select(session, Selection.of_node(w.id, depth=1, consumers=True))
+    assert {n.id for n in sel.nodes} == {w.id, *session.consumers.of(w.id)}
+    assert len(sel.nodes) == 1 + HEAD_DIM  # one product per component of head_out
+    # the consumers' other inputs (the v values) and the node's own (exp, 1/sum) are stubs
+    assert {n.id for n in sel.stubs} == {
+        c.id for n in sel.nodes for c in n._children if c.id not in {m.id for m in sel.nodes}
+    }
+    assert len(sel.stubs) == HEAD_DIM + 2
+
+
+def test_theme_and_title(session):
+    dark = build_digraph(session, Selection.of_scope(HEAD), theme="dark", title="Head <1>").source
+    light = build_digraph(session, Selection.of_scope(HEAD)).source
+    assert 'bgcolor="#1b1f24"' in dark and "bgcolor=white" in light
+    assert "Head &lt;1&gt;" in dark  # escaped: a title is text, never markup
+    assert "labelloc=t" in dark and "labelloc" not in light
+    with pytest.raises(InputError, match="unknown theme"):
+        build_digraph(session, Selection.of_scope(HEAD), theme="pink")
+
+
+# -- the overview ------------------------------------------------------------------------
+
+
+def test_the_overview_counts_every_node_once(session):
+    ov = overview(session.nodes)
+    assert sum(b.count for b in ov.boxes.values()) == len(session.nodes) == ov.total
+    # helper scopes (softmax, rmsnorm) are folded into their caller
+    head = ov.boxes[HEAD]
+    assert head.count == sum(1 for n in session.nodes if n.scope.startswith(HEAD))
+    assert not any(k.endswith(".softmax") or k.endswith(".rmsnorm") for k in ov.boxes)
+    # one box per parameter matrix
+    assert ov.boxes["params.layer0.attn_wq"].count == 16 * 16
+    assert ov.boxes["params.layer0.attn_wq"].kind == "params"
+
+
+def test_overview_edges_count_the_values_that_flow(session):
+    ov = overview(session.nodes)
+    # into head 1 at position 3: its q, k and v slices from this position's attention...
+    assert ov.edges[("pos3.layer0.attn", HEAD)] == 3 * HEAD_DIM
+    # ... and the k and v slices cached at earlier positions
+    for t in range(3):
+        assert ov.edges[(f"pos{t}.layer0.attn", HEAD)] == 2 * HEAD_DIM
+    # out of the head: its output, into the part of attention after the heads (attn_wo)
+    assert ov.edges[(HEAD, "pos3.layer0.attn#after")] == HEAD_DIM
+    assert ov.edges[("params.layer0.attn_wq", "pos3.layer0.attn")] == 16 * 16
+    # the attention scope is split around its heads, so the picture flows one way
+    assert ov.boxes["pos3.layer0.attn"].title == "attn · before heads"
+    assert ov.boxes["pos3.layer0.attn#after"].title == "attn · after heads"
+    assert ("pos3.layer0.attn#after", HEAD) not in ov.edges
+
+
+def test_the_overview_dot_shows_counts_and_highlights_the_box(session):
+    w = labelled(session, "attn_weights", 2)
+    source = build_digraph(session, Selection.overview(), highlight=w.id).source
+    head = sum(1 for n in session.nodes if n.scope.startswith(HEAD))
+    line = node_line(source, f'"box_{HEAD}"')
+    assert f"{head} nodes" in line and "penwidth=3 " in line
+    assert len(re.findall(r"penwidth=3[ \]]", source)) == 1  # edges say 3.00 at most
+    assert re.search(rf'"box_pos3.layer0.attn" -> "box_{HEAD}" \[label=12\b', source)
+    assert "256 params" in source
+    boxes = re.findall(r'^\s*"?box_[^" ]*"? \[', source, re.MULTILINE)  # declarations, not edges
+    assert len(boxes) == len(overview(session.nodes).boxes)
+
+
+def test_the_document_overview_has_every_position_and_the_mean_loss():
+    s = DebugSession(make_model(), Tokenizer(VOCAB), "emma", whole_document=True)
+    ov = overview(s.nodes)
+    for t in range(5):
+        assert f"pos{t}.lm_head" in ov.boxes
+    assert "loss" in ov.boxes  # the document mean
+    assert ov.edges[("pos4.loss", "loss")] == 1
+
+
+# -- bad selections ----------------------------------------------------------------------
+
+
+def test_an_unknown_scope_suggests_close_ones(session):
+    with pytest.raises(InputError, match=r"no scope 'pos3\.layer0\.atn'.*pos3\.layer0\.attn"):
+        select(session, Selection.of_scope("pos3.layer0.atn"))
+    with pytest.raises(InputError, match="scopes start with params, pos0"):
+        select(session, Selection.of_scope("zzz"))
+
+
+def test_an_unknown_node_says_which_ids_exist(session):
+    with pytest.raises(InputError, match=rf"#{len(session.nodes)} does not exist.*0\.\."):
+        select(session, Selection.of_node(len(session.nodes)))
+
+
+def test_too_large_a_selection_is_refused_with_three_ways_out(session, tmp_path):
+    with pytest.raises(InputError) as caught:
+        export(session, Selection.of_scope("pos3.layer0.attn"), tmp_path / "a.dot")
+    message = str(caught.value)
+    assert "more than the limit of 1,000" in message and "\n" not in message
+    assert "--overview" in message and "--max-nodes" in message
+    assert "a narrower scope (e.g. pos3.layer0.attn.head" in message
+    assert not (tmp_path / "a.dot").exists()
+    # raising the limit lets it through
+    done = export(
+        session, Selection.of_scope("pos3.layer0.attn"), tmp_path / "a.dot", max_nodes=5000
+    )
+    assert done.nodes > 1000 and (tmp_path / "a.dot").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "match"),
+    [
+        ("a.jpg", None, r"cannot tell the format of .*a\.jpg"),
+        ("a", None, "no extension"),
+        ("a.svg", "gif", "unknown format 'gif'"),
+    ],
+)
+def test_unknown_formats_are_refused(session, tmp_path, name, fmt, match):
+    with pytest.raises(InputError, match=match):
+        export(session, Selection.of_scope(HEAD), tmp_path / name, fmt)
+
+
+def test_unwritable_paths_are_refused(session, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for path, match in [
+        (tmp_path / "missing" / "a.dot", "does not exist"),
+        (tmp_path, "is a directory"),
+        (tmp_path / "file" / "a.dot", "does not exist"),
+    ]:
+        with pytest.raises(InputError, match=match):
+            export(session, Selection.of_scope(HEAD), path, "dot")
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def test_dot_needs_no_binary(session, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    done = export(session, Selection.of_scope(HEAD), tmp_path / "head.dot")
+    text = done.path.read_text()
+    assert text.startswith("digraph") and f"cluster_{HEAD}" in text
+    assert (done.nodes, done.stubs) == (105, 36)
+    with pytest.raises(InputError, match=r"`dot` program is not on PATH.*apt-get install graphviz"):
+        export(session, Selection.of_scope(HEAD), tmp_path / "head.svg")
+    assert not (tmp_path / "head.svg").exists()
+
+
+def fake_dot(tmp_path: Path, body: str) -> Path:
+    """A directory with a `dot` that runs `body` (sh) instead of Graphviz; put it first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "dot"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def path_with(bin_dir: Path) -> str:
+    return str(bin_dir) + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell-script stand-in for dot")
+def test_a_timeout_says_so_and_leaves_the_old_file_intact(session, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", path_with(fake_dot(tmp_path, "exec sleep 30")))
+    out = tmp_path / "head.svg"
+    out.write_text("the old picture")
+    with pytest.raises(InputError, match=r"timed out: stopped after 0\.3 s rendering scope"):
+        export(session, Selection.of_scope(HEAD), out, timeout=0.3)
+    assert out.read_text() == "the old picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg"]  # no temp left
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell-script stand-in for dot")
+def test_a_failing_dot_leaves_the_old_file_intact(session, tmp_path, monkeypatch):
+    # a dot that writes half a file, then fails
+    body = (
+        'for a; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
+        'echo "<svg half" > "$out"; echo "Error: out of memory" >&2; exit 1'
+    )
+    monkeypatch.setenv("PATH", path_with(fake_dot(tmp_path, body)))
+    out = tmp_path / "head.svg"
+    out.write_text("the old picture")
+    with pytest.raises(InputError, match="dot failed to render scope .*: Error: out of memory"):
+        export(session, Selection.of_scope(HEAD), out)
+    assert out.read_text() == "the old picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg"]
+
+
+def test_an_existing_file_is_replaced_whole(session, tmp_path):
+    out = tmp_path / "head.dot"
+    out.write_text("x" * 1_000_000)  # longer than the new file: no tail may survive
+    export(session, Selection.of_scope(HEAD), out)
+    text = out.read_text()
+    assert text.startswith("digraph") and text.rstrip().endswith("}")
+    assert os.listdir(tmp_path) == ["head.dot"]
+
+
+@needs_dot
+def test_svg_is_valid_xml_with_the_labels(session, tmp_path):
+    done = export(session, Selection.of_scope(HEAD), tmp_path / "head.svg")
+    root = ET.parse(done.path).getroot()
+    assert root.tag.endswith("svg")
+    text = " ".join(t for t in root.itertext())
+    assert "attn_weights[2]" in text and "softmax" in text and HEAD in text
+
+
+@needs_dot
+def test_png_has_the_png_signature_and_dpi_scales_it(session, tmp_path):
+    small = export(session, Selection.of_scope(HEAD), tmp_path / "a.png", dpi=36).path
+    large = export(session, Selection.of_scope(HEAD), tmp_path / "b.png", dpi=72).path
+    for path in (small, large):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    width = lambda p: int.from_bytes(p.read_bytes()[16:20], "big")  # IHDR
+    assert 1.8 < width(large) / width(small) < 2.2
+
+
+@needs_dot
+def test_pdf_has_the_pdf_signature(session, tmp_path):
+    done = export(session, Selection.overview(), tmp_path / "overview.pdf")
+    assert done.path.read_bytes()[:5] == b"%PDF-"
+    assert done.overview and done.nodes == len(session.nodes)
+
+
+@needs_dot
+def test_a_format_given_explicitly_wins_over_the_extension(session, tmp_path):
+    done = export(session, Selection.of_scope(HEAD), tmp_path / "picture.out", "svg")
+    assert done.format == "svg" and b"<svg" in done.path.read_bytes()
+
+
+def test_the_engine_export_imports_no_ui():
+    script = (
+        "import sys, engine.export; "
+        "assert 'textual' not in sys.modules and 'rich' not in sys.modules, 'UI imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# -- the app's dialog -------------------------------------------------------------------
+
+
+def make_host(session: DebugSession, node_id: int, scope: str):
+    from textual.app import App
+
+    from microgpt_tui.screens.export import ExportScreen
+
+    class Host(App):
+        """Just enough app to push the dialog, and to hear what it returns."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.result: object = "not dismissed"
+
+        def on_mount(self) -> None:
+            screen = ExportScreen(session, node_id, scope, cursor_blink=False)
+            self.push_screen(screen, callback=lambda r: setattr(self, "result", r))
+
+    return Host()
+
+
+@pytest.fixture
+def small_session() -> DebugSession:
+    s = DebugSession(make_model(GPTConfig(n_embd=8, n_head=2)), Tokenizer(VOCAB), "emma", pos=2)
+    s.backward.run_to_end()
+    return s
+
+
+async def test_the_dialog_is_prefilled_and_writes_the_file(small_session, tmp_path):
+    from textual.widgets import Input, RadioSet, Select
+
+    from microgpt_tui.screens.export import ExportScreen
+
+    scope = "pos2.layer0.attn.head1"
+    node = small_session.trace.vector(scope, "attn_weights")[1]
+    app = make_host(small_session, node.id, scope)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        assert screen.query_one("#export-scope", Input).value == scope
+        assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-scope"
+        assert screen.query_one("#export-format", Select).value == "svg"
+        assert screen.query_one("#export-path", Input).value == f"./{scope}.svg"
+        out = tmp_path / "head.svg"
+        screen.query_one("#export-path", Input).value = str(out)
+        await pilot.click("#export-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out  # dismissed with the path
+        assert not isinstance(app.screen, ExportScreen)
+        notes = [n.message for n in app._notifications]
+        assert any(m.startswith("Exported ") and str(out) in m for m in notes)
+    if shutil.which("dot"):
+        assert ET.parse(out).getroot().tag.endswith("svg")
+        assert "attn_weights[1]" in out.read_text()
+
+
+async def test_the_dialog_writes_dot_for_a_node_and_turns_errors_into_notifications(
+    small_session, tmp_path
+):
+    from textual.widgets import Input, Select
+
+    scope = "pos2.layer0.attn.head1"
+    node = small_session.trace.vector(scope, "attn_weights")[1]
+    app = make_host(small_session, node.id, scope)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.click("#kind-node")
+        screen.query_one("#export-format", Select).value = "dot"
+        await pilot.pause()
+        assert screen.query_one("#export-path", Input).value == f"./node{node.id}.dot"
+        # a directory that does not exist: a notification, and the dialog stays open
+        screen.query_one("#export-path", Input).value = str(tmp_path / "no" / "x.dot")
+        await pilot.click("#export-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is screen
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "does not exist" in errors[-1].message
+        # fixed: it writes, with the node highlighted
+        out = tmp_path / "node.dot"
+        screen.query_one("#export-path", Input).value = str(out)
+        await pilot.click("#export-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+    text = out.read_text()
+    assert text.startswith("digraph") and "penwidth=3" in node_line(text, f"n{node.id}")
+
+
+async def test_escape_cancels_the_dialog(small_session):
+    from microgpt_tui.screens.export import ExportScreen
+
+    app = make_host(small_session, 0, "pos2")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.result is None and not isinstance(app.screen, ExportScreen)
