@@ -79,12 +79,14 @@ class TrainState:
 class Trainer:
     """microgpt's training loop over `docs` (already shuffled), one document per step.
 
-    `run()` trains up to `state.num_steps`; `on_step` is called after each completed
-    step, and `request_stop()` (or `should_stop` returning True) ends the run at the
-    next step boundary. A KeyboardInterrupt during a step's forward or backward pass
-    discards that step (its partial gradients are cleared), and the parameter update
-    itself holds Ctrl-C back until it is done: whenever `run()` raises, the model and
-    `state` are exactly those of the last completed step, ready to be saved.
+    Given a saved `state`, training goes on from `state.step`, with `num_steps` as
+    the schedule's new length. `run()` trains up to `num_steps`; `on_step` is called
+    after each completed step, and `request_stop()` (or `should_stop` returning True)
+    ends the run at the next step boundary. A KeyboardInterrupt during a step's
+    forward or backward pass discards that step (its partial gradients are cleared),
+    and the parameter update holds Ctrl-C back until the step is done and reported:
+    whenever `run()` raises, the model and `state` are exactly those of the last
+    completed step, ready to be saved.
     """
 
     def __init__(

@@ -64,7 +64,8 @@ at global step s: a run of 1000 steps stopped at step 400 and resumed with
 --steps 1000 (the default) ends exactly as if never stopped; a larger N trains
 further with the schedule stretched to N.
 
-Ctrl-C stops at a step boundary and saves the last completed step (exit 130).
+Ctrl-C drops the step in progress and saves the last completed one (exit 130);
+a Ctrl-C during a parameter update is held until that step is done.
 """
 
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--steps",
         type=_positive_int,
+        metavar="N",
         help="the run's length: train steps 1..N, the learning rate decaying to 0 at N "
         "(default 1000); with --checkpoint, go on from its saved step to N "
         "(default: the N it was started with)",
