@@ -131,20 +131,23 @@ class AttentionView(ScrollView, can_focus=True):
         else:
             self.weights = session.attention(pos)
             self._lines = []
-            for layer in range(len(self.weights)):
+            for layer, heads in enumerate(self.weights):
                 self._lines.append(_Line(layer, None))
-                self._lines.extend(_Line(layer, t) for t in range(pos + 1))
+                if all(heads):
+                    self._lines.extend(_Line(layer, t) for t in range(pos + 1))
         self.virtual_size = Size(self._line_width(), 1 + len(self._lines))
         self.refresh()
 
     @property
     def available(self) -> bool:
-        """Are the weights at this position part of the graph?
+        """Are any of the weights at this position part of the graph?
 
-        A position's loss uses the earlier positions' keys and values but not
-        their attention, so in a one-position session only its own is there.
+        A position's loss uses the earlier positions' keys and values, so of an
+        earlier position's attention only the layers below the last feed it
+        (through the keys and values of the layers above); the last layer's
+        never does. Layers whose weights are not in the graph say so.
         """
-        return any(head for layer in self.weights for head in layer)
+        return any(all(heads) for heads in self.weights)
 
     def _bar_width(self) -> int:
         heads = max((len(layer) for layer in self.weights), default=1)
@@ -180,7 +183,7 @@ class AttentionView(ScrollView, can_focus=True):
         if y == 0:
             return self._title().crop_extend(0, width, self.base_style)
         index = scroll_y + y - 1
-        if index >= len(self._lines) or not self.available:
+        if index >= len(self._lines):
             return Strip.blank(width, self.base_style)
         line = self._lines[index]
         strip = self._heading(line.layer) if line.position is None else self._row(line)
@@ -194,7 +197,7 @@ class AttentionView(ScrollView, can_focus=True):
         text = f"attention at position {pos}: {here} → {target}"
         segments = [Segment(text, self._component("attention--title"))]
         if not self.available:
-            note = "  not in this graph: a position's loss uses only the keys and values before it"
+            note = f"  not in this graph: position {session.pos}'s loss does not use it"
             segments.append(Segment(note, self._component("attention--pending")))
         elif session.phase == "forward":
             weights = [w for layer in self.weights for head in layer for w in head]
@@ -207,6 +210,11 @@ class AttentionView(ScrollView, can_focus=True):
         bar = self._bar_width()
         style = self._component("attention--heading")
         text = f"layer {layer}".ljust(LABEL_WIDTH)
+        if not all(self.weights[layer]):
+            note = "not in this graph: the loss uses no attention of this layer at this position"
+            return Strip(
+                [Segment(text, style), Segment(note, self._component("attention--pending"))]
+            )
         for head in range(len(self.weights[layer])):
             text += f"head {head}".ljust(bar + WEIGHT_WIDTH + GAP)
         return Strip([Segment(text, style)])
@@ -245,7 +253,7 @@ class AttentionView(ScrollView, can_focus=True):
 
     def node_at(self, x: int, y: int) -> Value | None:
         """The attention weight drawn at content offset (x, y), if any."""
-        if y < 1 or not self.available:
+        if y < 1:
             return None
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y - 1

@@ -488,7 +488,10 @@ class ParametersView(Vertical):
     # -- reacting -----------------------------------------------------------------------
 
     def watch_sort_key(self) -> None:
-        self._rebuild_view(follow=True)
+        # a new order starts at its top: sorting by |grad| shows the largest first
+        self._rebuild_view()
+        self.parameter_list.cursor = 0
+        self.parameter_list.scroll_to_cursor()
 
     def watch_matrix(self) -> None:
         select = self.query_one(Select)
@@ -523,6 +526,7 @@ class ParametersView(Vertical):
                 plist.cursor = 0
         self.stale = False
         self._update_header()
+        self._mark_cursor_on_heatmap()
 
     def _move_to_row(self, k: int) -> bool:
         plist = self.parameter_list
@@ -584,9 +588,13 @@ class ParametersView(Vertical):
     @on(ParameterList.Highlighted)
     def _highlighted(self, event: ParameterList.Highlighted) -> None:
         event.stop()
-        if self.index is None or self.matrix is None:
+        self._mark_cursor_on_heatmap()
+
+    def _mark_cursor_on_heatmap(self) -> None:
+        k = self.parameter_list.current_row
+        if self.index is None or self.matrix is None or k is None:
             return
-        matrix, i, j = self.index.locate(event.k)
+        matrix, i, j = self.index.locate(k)
         self.heatmap.marker = (i, j) if matrix == self.matrix else None
 
     @on(GradHeatmap.CellClicked)
