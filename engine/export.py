@@ -516,10 +516,20 @@ def _draw_clusters(
     theme: Theme,
     label: str = "",
     depth: int = 0,
+    *,
+    latest_first: bool = False,
 ) -> None:
     """Draw a cluster tree; a scope with nothing of its own and one sub-scope is merged into it
-    (`pos3` > `layer0` > `attn` becomes one cluster `pos3.layer0.attn`)."""
-    for name, child in cluster.children.items():
+    (`pos3` > `layer0` > `attn` becomes one cluster `pos3.layer0.attn`).
+
+    `latest_first` emits the top-level clusters in reverse order. `dot` tends to
+    stack clusters in the order it meets them, so the overview then shows the
+    current position on top, the earlier ones below it in order, the parameters last.
+    """
+    children = list(cluster.children.items())
+    if latest_first:
+        children.reverse()
+    for name, child in children:
         title = name
         while not child.items and len(child.children) == 1:
             ((sub_name, sub),) = child.children.items()
@@ -621,7 +631,8 @@ def _draw_overview(g: graphviz.Digraph, selected: Overview, styler: _Styler) -> 
     lit = styler.highlight
     lit_box = selected.box_of[lit] if lit is not None and 0 <= lit < len(selected.box_of) else None
     tree = _cluster_tree([(b.cluster, b) for b in selected.boxes.values()])
-    _draw_clusters(g, tree, lambda c, b: styler.box(c, b, b.key == lit_box), styler.t)
+    draw = lambda c, b: styler.box(c, b, b.key == lit_box)
+    _draw_clusters(g, tree, draw, styler.t, latest_first=True)
     for (src, dst), count in selected.edges.items():
         g.edge(
             _box_id(src),

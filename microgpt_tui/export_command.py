@@ -50,6 +50,7 @@ def run_export(args: argparse.Namespace) -> int:
         dpi=args.dpi,
         max_nodes=args.max_nodes,
         timeout=args.timeout,
+        highlight=args.node,  # with --node, the node in the middle stands out
         theme=args.theme,
         title=args.title,
     )

@@ -76,7 +76,9 @@ def test_a_node_with_its_consumers(capsys, names, tmp_path):
     argv = export_args(names, "--pos", "3", "--node", "5000", "--depth", "1", "--consumers")
     code, out, _ = run(capsys, [*argv, "-o", str(out_file)])
     assert code == 0 and out.startswith(f"wrote {out_file} (DOT, ")
-    assert "n5000 [" in out_file.read_text()
+    text = out_file.read_text()
+    assert "penwidth=3" in next(line for line in text.splitlines() if "\tn5000 [" in line)
+    assert text.count("penwidth=3") == 1  # the node asked for stands out, and only it
 
 
 @needs_dot
