@@ -479,10 +479,12 @@ async def test_the_dialog_writes_dot_for_a_node_and_turns_errors_into_notificati
         assert app.screen is screen
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and "does not exist" in errors[-1].message
-        # fixed: it writes, with the node highlighted
+        assert "does not exist" in str(screen.query_one("#export-error").render())
+        # fixed, and Enter in the file field exports: it writes, with the node highlighted
         out = tmp_path / "node.dot"
         screen.query_one("#export-path", Input).value = str(out)
-        await pilot.click("#export-button")
+        screen.query_one("#export-path", Input).focus()
+        await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.result == out
@@ -500,3 +502,22 @@ async def test_escape_cancels_the_dialog(small_session):
         await pilot.press("escape")
         await pilot.pause()
         assert app.result is None and not isinstance(app.screen, ExportScreen)
+
+
+async def test_a_bug_in_the_export_is_a_notification_not_a_crash(small_session, monkeypatch):
+    import microgpt_tui.screens.export as dialog
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(dialog, "export", broken)
+    app = make_host(small_session, 0, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.click("#export-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, dialog.ExportScreen)  # still open, still usable
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == ["export failed: RuntimeError: boom"]
+        assert not app.screen.query_one("#export-button").disabled

@@ -56,6 +56,7 @@ class ExportScreen(ModalScreen[Path | None]):
         #export-format { width: 14; }
         #export-theme { width: 14; }
         #export-title { width: 1fr; }
+        #export-error { color: $text-error; height: auto; }
         #export-buttons { align-horizontal: right; margin-bottom: 0; }
         #export-buttons Button { margin-left: 2; }
     }
@@ -137,6 +138,7 @@ class ExportScreen(ModalScreen[Path | None]):
             with Horizontal():
                 yield Label("File", classes="field")
                 yield self._input("", "FILE.svg", "export-path")
+            yield Label("", id="export-error")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-button")
                 yield Button("Cancel", id="cancel-button")
@@ -211,11 +213,12 @@ class ExportScreen(ModalScreen[Path | None]):
             if not path:
                 raise InputError("give a file to write, e.g. ./head.svg")
         except InputError as e:
-            self.notify(str(e), title="Export", severity="error")
+            self._show_error(str(e))
             return
         title = self.query_one("#export-title", Input).value.strip() or None
         theme = str(self.query_one("#export-theme", Select).value)
         self.query_one("#export-button", Button).disabled = True
+        self.query_one("#export-error", Label).update("")
         self._export_in_thread(selection, Path(path).expanduser(), self._format(), theme, title)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
@@ -256,7 +259,12 @@ class ExportScreen(ModalScreen[Path | None]):
     @on(Failed)
     def _failed(self, event: Failed) -> None:
         self.query_one("#export-button", Button).disabled = False
-        self.notify(event.reason, title="Export failed", severity="error", timeout=10)
+        self._show_error(event.reason)
+
+    def _show_error(self, reason: str) -> None:
+        """A notification, and the same line in the dialog (a toast may cover the buttons)."""
+        self.query_one("#export-error", Label).update(reason)
+        self.notify(reason, title="Export failed", severity="error")
 
     @on(Button.Pressed, "#cancel-button")
     def action_cancel(self) -> None:
