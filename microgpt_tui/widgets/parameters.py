@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from rich.segment import Segment
 from rich.style import Style
@@ -156,7 +156,13 @@ class ParameterList(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("enter", "select", "Inspect", tooltip="Inspect the parameter under the cursor"),
+        Binding(
+            "enter",
+            "select",
+            "Inspect",
+            tooltip="Inspect the parameter under the cursor",
+            id="parameters.inspect",
+        ),
         Binding("up", "move(-1)", "Up", show=False),
         Binding("down", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
@@ -362,6 +368,7 @@ class ParametersView(Vertical):
             "cycle_sort",
             "Sort",
             tooltip="Order the parameters: model order, name, |grad| largest first",
+            id="parameters.sort",
         ),
         Binding(
             "left_square_bracket",
@@ -369,6 +376,7 @@ class ParametersView(Vertical):
             "Prev matrix",
             key_display="[",
             tooltip="Show only the previous matrix (and its heatmap)",
+            id="parameters.previous_matrix",
         ),
         Binding(
             "right_square_bracket",
@@ -376,8 +384,16 @@ class ParametersView(Vertical):
             "Next matrix",
             key_display="]",
             tooltip="Show only the next matrix (and its heatmap)",
+            id="parameters.next_matrix",
         ),
-        Binding("R", "resort", "Re-sort", show=False, tooltip="Sort again by the current grads"),
+        Binding(
+            "R",
+            "resort",
+            "Re-sort",
+            show=False,
+            tooltip="Sort again by the current grads now",
+            id="parameters.resort",
+        ),
     ]
 
     sort_key: reactive[str] = reactive("model", init=False)
@@ -410,6 +426,11 @@ class ParametersView(Vertical):
     @property
     def heatmap(self) -> GradHeatmap:
         return self.query_one(GradHeatmap)
+
+    def focus(self, scroll_visible: bool = True) -> Self:
+        """Focus the list (so its keys work), e.g. when the app switches to this view."""
+        self.parameter_list.focus(scroll_visible)
+        return self
 
     def on_mount(self) -> None:
         if self.session is not None:
@@ -445,7 +466,8 @@ class ParametersView(Vertical):
         if self.index is None or self.session is None:
             return
         if len(self.parameter_list.order) > LARGE_VIEW:
-            self.stale = True
+            # the order is stale only when it is by |grad|; the bars' scale is redone anyway
+            self.stale = self.sort_key == "grad" and self.session.phase == "backward"
             if self._resort_timer is not None:
                 self._resort_timer.stop()
             self._resort_timer = self.set_timer(RESORT_DELAY, self._resort_if_visible)
