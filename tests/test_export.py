@@ -400,7 +400,7 @@ def test_the_engine_export_imports_no_ui():
 # -- the app's dialog -------------------------------------------------------------------
 
 
-def make_host(session: DebugSession, node_id: int, scope: str):
+def make_host(session: DebugSession, node_id: int | None, scope: str):
     from textual.app import App
 
     from microgpt_tui.screens.export import ExportScreen
@@ -521,3 +521,24 @@ async def test_a_bug_in_the_export_is_a_notification_not_a_crash(small_session, 
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert errors == ["export failed: RuntimeError: boom"]
         assert not app.screen.query_one("#export-button").disabled
+
+
+async def test_without_a_node_or_a_small_scope_the_dialog_offers_the_overview(
+    small_session, tmp_path
+):
+    from textual.widgets import Input, RadioSet
+
+    app = make_host(small_session, None, "")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-overview"
+        assert screen.query_one("#kind-node").disabled
+        assert screen.query_one("#export-path", Input).value == "./overview.svg"
+        out = tmp_path / "overview.dot"
+        screen.query_one("#export-path", Input).value = str(out)
+        await pilot.click("#export-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+    assert "box_pos2.lm_head" in out.read_text()

@@ -30,7 +30,10 @@ KINDS = ("scope", "node", "overview")
 class ExportScreen(ModalScreen[Path | None]):
     """Choose a selection, a format and a file; Export writes it, Escape cancels.
 
-    Dismissed with the path written, or None when cancelled.
+    `node_id` is the current node (highlighted in the picture), or None when
+    there is none; `scope` the current scope path ("" for none). Prefilled: the
+    scope when it is small enough to draw, else the node and 2 levels of its
+    inputs, else the overview. Dismissed with the path written, or None.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close without exporting")]
@@ -77,7 +80,7 @@ class ExportScreen(ModalScreen[Path | None]):
     def __init__(
         self,
         session: DebugSession,
-        node_id: int,
+        node_id: int | None,
         scope: str,
         *,
         max_nodes: int = DEFAULT_MAX_NODES,
@@ -94,9 +97,11 @@ class ExportScreen(ModalScreen[Path | None]):
     # -- the form ----------------------------------------------------------------------
 
     def _initial_kind(self) -> str:
-        """The scope if it is small enough to draw, else the node and its inputs."""
+        """The scope if it is small enough to draw, else the node and its inputs (if any)."""
         tree = self.session.find_scope(self.scope) if self.scope else None
-        return "scope" if tree is not None and tree.total <= self.max_nodes else "node"
+        if tree is not None and tree.total <= self.max_nodes:
+            return "scope"
+        return "node" if self.node_id is not None else "overview"
 
     def compose(self) -> ComposeResult:
         kind = self._initial_kind()
@@ -106,8 +111,13 @@ class ExportScreen(ModalScreen[Path | None]):
                 yield Label("Export", classes="field")
                 with RadioSet(id="export-kind", compact=True):
                     yield RadioButton("scope", value=kind == "scope", id="kind-scope")
-                    yield RadioButton(f"node #{self.node_id}", value=kind == "node", id="kind-node")
-                    yield RadioButton("overview", id="kind-overview")
+                    yield RadioButton(
+                        "no node" if self.node_id is None else f"node #{self.node_id}",
+                        value=kind == "node",
+                        id="kind-node",
+                        disabled=self.node_id is None,
+                    )
+                    yield RadioButton("overview", value=kind == "overview", id="kind-overview")
             with Horizontal():
                 yield Label("Scope", classes="field")
                 yield self._input(self.scope, "e.g. pos3.layer0.attn.head1", "export-scope")
