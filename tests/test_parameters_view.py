@@ -55,7 +55,7 @@ class Host(App):
     def on_mount(self) -> None:
         view = self.query_one(ParametersView)
         view.show(self.session)
-        view.parameter_list.focus()
+        view.focus()  # hands focus to the list
 
     def on_node_selected(self, message: NodeSelected) -> None:
         self.selected.append(message.node_id)
@@ -99,6 +99,7 @@ async def test_sorting_by_grad_puts_the_largest_grad_first(backward_done: DebugS
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ParametersView)
         plist = view.parameter_list
+        assert app.focused is plist
         assert view.sort_key == "model"
         # WHEN the user cycles the sort to |grad|
         await pilot.press("S", "S")
@@ -385,6 +386,44 @@ async def test_heatmap_click_moves_the_list_cursor(backward_done: DebugSession) 
         plist = view.parameter_list
         assert plist.index.name(plist.current_row) == "layer0.attn_wq[5][3]"
         assert view.heatmap.marker == (5, 3)
+
+
+async def test_wide_heatmap_scrolls_sideways_with_its_labels_in_place() -> None:
+    big = big_session()
+    name = "layer0.mlp_fc2"  # 64 × 256
+    matrix = big.model.state_dict[name]
+    app = Host(big)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ParametersView)
+        view.set_matrix(name)
+        await pilot.pause()
+        heatmap = view.heatmap
+        layout = heatmap._layout
+        assert (layout.rows_per_line, layout.cell_width) == (2, 1)
+        assert heatmap.virtual_size.width == layout.gutter + 256
+        assert heatmap.size.width < heatmap.virtual_size.width  # it has to scroll
+        heatmap.scroll_to(x=100, animate=False, immediate=True)
+        await pilot.pause()
+        scroll_x = round(heatmap.scroll_x)
+        assert scroll_x > 0
+        line = 5  # rows 10 and 11
+        strip = heatmap.render_line(HEADER_LINES + line)
+        checked = 0
+        for x in range(heatmap.size.width - layout.gutter - 1):
+            col = scroll_x + x
+            style = style_at(strip, layout.gutter + x)
+            for row, color in ((10, style.color), (11, style.bgcolor)):
+                grad = matrix[row][col].grad
+                if abs(grad) > heatmap.scale / 4:
+                    assert sign_of(color) == (1 if grad > 0 else -1), (row, col)
+                    checked += 1
+        assert checked > 10
+        # the row labels stay in place (rows 8 and 9 share a labelled line)
+        assert heatmap.render_line(HEADER_LINES + 4).text[: layout.gutter].split() == ["8"]
+        # the column labels scroll with the grid, the row labels stay
+        labels = heatmap.render_line(HEADER_LINES - 1).text[layout.gutter :]
+        first_label = next(col for col in range(scroll_x, scroll_x + 16) if col % 8 == 0)
+        assert labels[first_label - scroll_x :].startswith(str(first_label))
 
 
 # -- scale -------------------------------------------------------------------------------------
