@@ -663,9 +663,16 @@ class Exported:
     def summary(self) -> str:
         """`105 nodes, 36 outside inputs as stubs` or `15,143 nodes in 25 scope boxes`."""
         if self.overview:
-            return f"{self.nodes:,} nodes in {self.drawn:,} scope boxes"
-        extra = f", {self.stubs:,} outside inputs as stubs" if self.stubs else ""
-        return f"{self.nodes:,} nodes{extra}"
+            return f"{_count(self.nodes, 'node')} in {_count(self.drawn, 'scope box')}"
+        extra = f", {_count(self.stubs, 'outside input')} as stubs" if self.stubs else ""
+        return f"{_count(self.nodes, 'node')}{extra}"
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 node`, `2 nodes`, `25 scope boxes`."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {noun}{'es' if noun.endswith(('x', 's')) else 's'}"
 
 
 def resolve_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:

@@ -259,10 +259,8 @@ class ExportScreen(ModalScreen[Path | None]):
     @on(Finished)
     def _finished(self, event: Finished) -> None:
         done = event.done
-        if done.overview:
-            what = f"the overview of {done.nodes:,} nodes ({done.drawn} boxes)"
-        else:
-            what = f"{done.nodes:,} nodes"
+        nodes = "1 node" if done.nodes == 1 else f"{done.nodes:,} nodes"
+        what = f"the overview ({done.summary()})" if done.overview else nodes
         self.app.notify(f"Exported {what} to {done.path}", title="Export")
         self.dismiss(done.path)
 
