@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -727,7 +728,7 @@ def _discard(tmp: Path) -> None:
         pass
 
 
-def write_atomically(path: Path, fill) -> None:
+def write_atomically(path: Path, fill: Callable[[Path], None]) -> None:
     """Call `fill(tmp)` to write a temporary file beside `path`, then rename it over `path`.
 
     If `fill` fails, the temporary file is removed and `path` is left as it was.
