@@ -210,3 +210,24 @@ async def test_clicking_a_weight_selects_its_node(data: str) -> None:
         await pilot.click(AttentionView, offset=(LABEL_WIDTH + 2 * column + 1, 2 + 3))
         await pilot.pause()
         assert app.selected == [session.attention()[0][2][3].id]
+
+
+async def test_random_keys_clicks_and_positions_never_raise(data: str) -> None:
+    import random
+
+    session = make_session(data, whole_document=True)
+    rng = random.Random(5)
+    app = Host(session)
+    async with app.run_test(size=(90, 24)) as pilot:
+        view = app.query_one(AttentionView)
+        view.focus()
+        for i in range(60):
+            if i % 8 == 0:
+                view.set_position(rng.choice([None, 0, 1, 2, 3, 4]))
+                session.walk.run_to(session.walk.position + 400)
+                view.refresh_state()
+            if rng.random() < 0.4:
+                await pilot.click(AttentionView, offset=(rng.randrange(90), rng.randrange(24)))
+            else:
+                await pilot.press(rng.choice(["up", "down", "pagedown", "home", "end", "right"]))
+        assert all(node_id < len(session.nodes) for node_id in app.selected)

@@ -508,3 +508,28 @@ async def test_two_hundred_thousand_parameters_mount_sort_and_scroll_quickly() -
     assert sorted_in < 2, sorted_in
     assert scrolled < 5, scrolled
     assert refreshed < 0.05, refreshed
+
+
+async def test_random_keys_and_clicks_never_raise(session: DebugSession) -> None:
+    keys = ["S", "R", "enter", "up", "down", "pageup", "pagedown", "home", "end"]
+    keys += ["left_square_bracket", "right_square_bracket", "left", "right"]
+    rng = random.Random(3)
+    app = Host(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(ParametersView)
+        for i in range(60):
+            if i == 20:
+                session.set_phase("backward")
+            if i % 10 == 0:
+                session.walk.step()
+                view.refresh_state()
+            if rng.random() < 0.2:
+                targets = [view.parameter_list] + ([view.heatmap] if view.matrix else [])
+                target = rng.choice(targets)
+                width, height = target.size
+                await pilot.click(
+                    target, offset=(rng.randrange(max(width, 1)), rng.randrange(max(height, 1)))
+                )
+            else:
+                await pilot.press(rng.choice(keys))
+        assert view.parameter_list.cursor < max(len(view.parameter_list.order), 1)

@@ -510,12 +510,16 @@ class ParametersView(Vertical):
     # -- reacting -----------------------------------------------------------------------
 
     def watch_sort_key(self) -> None:
+        if not self.is_mounted:
+            return  # on_mount's show() builds the view
         # a new order starts at its top: sorting by |grad| shows the largest first
         self._rebuild_view()
         self.parameter_list.cursor = 0
         self.parameter_list.scroll_to_cursor()
 
     def watch_matrix(self) -> None:
+        if not self.is_mounted:
+            return
         select = self.query_one(Select)
         with select.prevent(Select.Changed):
             select.value = self.matrix if self.matrix is not None else Select.NULL
