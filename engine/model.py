@@ -37,7 +37,9 @@ def rmsnorm(x):
 class GPT:
     """The parameters (`state_dict`, matrices of Value) and the forward pass `gpt()`."""
 
-    def __init__(self, config: GPTConfig, vocab_size: int, state_dict: dict[str, list[list[Value]]]):
+    def __init__(
+        self, config: GPTConfig, vocab_size: int, state_dict: dict[str, list[list[Value]]]
+    ):
         self.config = config
         self.vocab_size = vocab_size
         self.state_dict = state_dict
@@ -55,11 +57,15 @@ class GPT:
     @classmethod
     def from_floats(cls, config: GPTConfig, state_dict: dict[str, list[list[float]]]) -> GPT:
         vocab_size = len(state_dict["wte"])
-        values = {name: [[Value(x) for x in row] for row in mat] for name, mat in state_dict.items()}
+        values = {
+            name: [[Value(x) for x in row] for row in mat] for name, mat in state_dict.items()
+        }
         return cls(config, vocab_size, values)
 
     def to_floats(self) -> dict[str, list[list[float]]]:
-        return {name: [[p.data for p in row] for row in mat] for name, mat in self.state_dict.items()}
+        return {
+            name: [[p.data for p in row] for row in mat] for name, mat in self.state_dict.items()
+        }
 
     def gpt(self, token_id, pos_id, keys, values):
         state_dict, n_layer, n_head = self.state_dict, self.config.n_layer, self.config.n_head

@@ -26,7 +26,18 @@ class Value:
     """A scalar in the computation graph: data, grad, children and local gradients."""
 
     # microgpt's four slots, the op, then provenance (set only while a Trace records)
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "id", "scope", "label", "code", "line")
+    __slots__ = (
+        "data",
+        "grad",
+        "_children",
+        "_local_grads",
+        "op",
+        "id",
+        "scope",
+        "label",
+        "code",
+        "line",
+    )
 
     def __init__(self, data, children=(), local_grads=(), op="const"):
         self.data = data  # scalar value of this node, computed in the forward pass
