@@ -133,12 +133,6 @@ class GradHeatmap(ScrollView, can_focus=False):
         """Grads exist only in the backward phase; the forward phase shows a blank grid."""
         return self.session is not None and self.session.phase == "backward"
 
-    def cell_level(self, row: int, col: int) -> int:
-        """The colour step the cell of `matrix[row][col]` is drawn with (0 = neutral)."""
-        if not self.grads_shown:
-            return 0
-        return grad_level(self.matrix[row][col].grad, self.scale)
-
     def cell_color(self, level: int) -> Color:
         """The colour of a colour step: from the neutral grey towards red (+) or blue (-)."""
         zero = self._zero_color()
