@@ -62,6 +62,14 @@ class GPT:
         }
         return cls(config, vocab_size, values)
 
+    def copy(self) -> GPT:
+        """The same weights (the very floats) in new parameter nodes, grads at 0."""
+        state_dict = {
+            name: [[Value(p.data) for p in row] for row in mat]
+            for name, mat in self.state_dict.items()
+        }
+        return GPT(self.config, self.vocab_size, state_dict)
+
     def to_floats(self) -> dict[str, list[list[float]]]:
         return {
             name: [[p.data for p in row] for row in mat] for name, mat in self.state_dict.items()

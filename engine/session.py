@@ -70,14 +70,14 @@ class DebugSession:
         return session
 
     def _start(self, model, tokenizer, doc: str, capture: Capture) -> None:
-        self.model = model
+        self.model = model if capture.model is None else capture.model
         self.tokenizer = tokenizer
         self.doc = doc
         self.capture = capture
         self.tokens = capture.tokens
         self.pos = capture.pos
         self.forward = ForwardReplay(capture.nodes)
-        self.backward = BackwardPass(capture.root, capture.nodes)
+        self.backward = BackwardPass(capture.root, capture.nodes, capture.order)
         self.phase = FORWARD
 
     # -- the graph -------------------------------------------------------------------

@@ -235,14 +235,16 @@ class BackwardPass(Walk):
 
     phase = "backward"
 
-    def __init__(self, root: Value, nodes: Sequence[Value]) -> None:
-        order = backward_order(root)
-        super().__init__(order)
+    def __init__(
+        self, root: Value, nodes: Sequence[Value], order: Sequence[Value] | None = None
+    ) -> None:
+        """`order` is `backward_order(root)` if the caller has it already."""
+        super().__init__(backward_order(root) if order is None else order)
         self.root = root
         self.nodes = nodes
         # index of each node (by id) in the backward order: has it propagated yet?
         self.index_of = [0] * len(nodes)
-        for i, node in enumerate(order):
+        for i, node in enumerate(self.order):
             self.index_of[node.id] = i
         self.reset()
 

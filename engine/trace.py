@@ -8,7 +8,7 @@ path is one interned string that every new node shares, so a node stays small.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -67,19 +67,18 @@ class Trace:
         node.line = 0
         self.nodes.append(node)
 
-    def keep_only(self, kept: Sequence[Value]) -> None:
+    def keep_only(self, kept: Collection[Value]) -> None:
         """Drop every node not in `kept` and renumber the rest in creation order.
 
         `kept` must be recorded nodes (a root's ancestors), so equal sizes mean
-        nothing is dropped.
-
-        Used to keep just the nodes a loss depends on: what the model computed
-        but the loss never used (the last layer's MLP at earlier positions, ...)
-        would only clutter the graph.
+        nothing is dropped. Used to keep just the nodes a loss depends on: what
+        the model computed but the loss never used (the probabilities of other
+        characters, the last layer's MLP at earlier positions, ...) would only
+        clutter the graph.
         """
         if len(kept) == len(self.nodes):
             return  # nothing to drop: ids are already creation indices
-        keep = set(kept)
+        keep = kept if isinstance(kept, (set, frozenset)) else set(kept)
         self.nodes = [node for node in self.nodes if node in keep]
         for i, node in enumerate(self.nodes):
             node.id = i

@@ -89,10 +89,7 @@ class Value:
 
     def backward(self) -> None:
         """Accumulate d self / d node into every node's grad, in microgpt's order."""
-        self.grad = 1
-        for v in backward_order(self):
-            for child, local_grad in zip(v._children, v._local_grads):
-                child.grad += local_grad * v.grad
+        propagate(self, backward_order(self))
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
@@ -104,6 +101,11 @@ def topological_order(root: Value) -> list[Value]:
     Iterative, so a graph of any depth fits; it visits nodes in exactly the order
     the recursive version does, which fixes the order grads are summed in.
     """
+    return ancestors(root)[0]
+
+
+def ancestors(root: Value) -> tuple[list[Value], set[Value]]:
+    """`root` and every node it depends on: in topological order, and as a set."""
     topo: list[Value] = []
     visited: set[Value] = {root}
     visit = visited.add
@@ -120,7 +122,7 @@ def topological_order(root: Value) -> list[Value]:
         else:
             pop()
             append(node)
-    return topo
+    return topo, visited
 
 
 def backward_order(root: Value) -> list[Value]:
@@ -172,3 +174,11 @@ def stop_recording() -> None:
     global _recording
     _recording = None
     Value.__init__ = _plain_init
+
+
+def propagate(root: Value, order: list[Value]) -> None:
+    """microgpt's backward loop over a precomputed `backward_order(root)`."""
+    root.grad = 1
+    for v in order:
+        for child, local_grad in zip(v._children, v._local_grads):
+            child.grad += local_grad * v.grad

@@ -454,10 +454,10 @@ def run_grads(args: argparse.Namespace) -> int:
     tokens = ws.tokenizer.encode(args.doc)
     pos = None if args.pos is None else resolve_position(ws.model, tokens, args.pos)
     capture = capture_loss(ws.model, tokens, pos)
-    capture.root.backward()
-    grads = {
+    capture.backward()
+    grads = {  # the capture's own parameter nodes hold the grads
         name: [[float(p.grad) for p in row] for row in mat]
-        for name, mat in ws.model.state_dict.items()
+        for name, mat in capture.model.state_dict.items()
     }
     loss, nodes = capture.root.data, len(capture.nodes)
     if args.json:

@@ -82,11 +82,12 @@ def test_traced_loss_grads_and_node_count_equal_reference(config_name: str, doc:
         loss.backward()
 
         assert capture.root.data == loss.data, f"pos {pos}"
-        assert_same_grads(model, state_dict)
+        assert_same_grads(capture.model, state_dict)  # the capture's own parameter nodes
         topo = loss.topo()
         assert len(capture.nodes) == len(topo), f"pos {pos}"
         # node for node: backward visits the same values and ends with the same grads
         order = backward_order(capture.root)
+        assert all(v is w for v, w in zip(order, capture.order, strict=True))
         assert [v.data for v in order] == [v.data for v in reversed(topo)]
         assert [v.grad for v in order] == [v.grad for v in reversed(topo)]
 

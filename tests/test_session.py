@@ -187,3 +187,22 @@ def test_session_backward_equals_backward() -> None:
     twin = session(config=SMALL, whole_document=True)
     twin.root.backward()
     assert ours == [n.grad for n in twin.nodes]
+
+
+def test_two_sessions_of_one_model_do_not_disturb_each_other() -> None:
+    # GIVEN two sessions on the same model (the app builds the next while showing the first)
+    model, tokenizer = make_model(), Tokenizer(VOCAB)
+    first = DebugSession(model, tokenizer, "emma", 4)
+    ids = [n.id for n in first.nodes]
+    first.set_phase(BACKWARD)
+    first.walk.run_to_end()
+    grads = [n.grad for n in first.nodes]
+    # WHEN a second session of another position is built and run
+    second = DebugSession(model, tokenizer, "emma", 2)
+    second.set_phase(BACKWARD)
+    second.walk.run_to_end()
+    # THEN the first one's ids and grads are as they were, and the model holds no grads
+    assert [n.id for n in first.nodes] == ids
+    assert [n.grad for n in first.nodes] == grads
+    assert all(p.grad == 0 for p in model.params)
+    assert first.model is not second.model
