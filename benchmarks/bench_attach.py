@@ -1,0 +1,121 @@
+"""What attach costs: the script's run up to its first backward(), with attach and without.
+
+Without: the script's unmodified source, compiled as `runpy` compiles it and run
+as `__main__` the way `runpy.run_path(script, run_name="__main__")` runs it,
+timed from the first line (compiling is not counted, on either side) and stopped
+at the first `backward()` by a `backward` that raises, set on the value class as
+it is created (via `builtins.__build_class__`, so no op of the script is touched). With: the
+same run under `engine.attach.attach_script`, stopped at the same call, every node
+recorded with its op, line and scope. The target is a ratio of at most 1.5.
+Converting the captured graph into engine Values happens after the stop and is
+reported on its own.
+
+    .venv/bin/python benchmarks/bench_attach.py [SCRIPT [ARGS...]] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import gc
+import io
+import os
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.attach import attach_script  # noqa: E402
+
+DEFAULT_SCRIPT = ROOT / "examples" / "microgpt.py"
+TARGET = 1.5
+
+
+class _Stop(BaseException):
+    pass
+
+
+def plain_run(script: Path, args: list[str]) -> float:
+    """Seconds from the first line of a plain run of `script` to its first backward()."""
+    real_build_class = builtins.__build_class__
+    stopped_at = []
+
+    def build_class(func, name, *bases, **kwargs):
+        cls = real_build_class(func, name, *bases, **kwargs)
+        if callable(getattr(cls, "backward", None)):
+
+            def backward(self, *a, **k):
+                stopped_at.append(time.perf_counter())
+                raise _Stop
+
+            cls.backward = backward
+        return cls
+
+    saved = os.getcwd(), list(sys.path), list(sys.argv)
+    builtins.__build_class__ = build_class
+    try:
+        os.chdir(script.parent)
+        sys.path.insert(0, str(script.parent))
+        sys.argv = [str(script), *args]
+        code = compile(script.read_bytes(), str(script), "exec")
+        module = types.ModuleType("__main__")
+        module.__dict__.update({"__file__": str(script), "__builtins__": builtins})
+        saved_main = sys.modules["__main__"]
+        sys.modules["__main__"] = module
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            try:
+                exec(code, module.__dict__)
+            except _Stop:
+                pass
+            finally:
+                sys.modules["__main__"] = saved_main
+    finally:
+        builtins.__build_class__ = real_build_class
+        os.chdir(saved[0])
+        sys.path[:], sys.argv = saved[1], saved[2]
+    if not stopped_at:
+        raise SystemExit(f"{script} never called backward()")
+    return stopped_at[0] - start
+
+
+def attached_run(script: Path, args: list[str]) -> tuple[float, float, int]:
+    """(seconds to the first backward(), seconds to convert, nodes) under attach."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = attach_script(str(script), args)
+    return result.run_seconds, result.convert_seconds, len(result.capture.nodes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("script", nargs="?", default=str(DEFAULT_SCRIPT))
+    parser.add_argument("args", nargs="*", default=[])
+    parser.add_argument("--repeat", type=int, default=5)
+    ns = parser.parse_args()
+    script = Path(ns.script).resolve()
+    plain, attached, converts = [], [], []
+    nodes = 0
+    for _ in range(ns.repeat):  # interleaved, so drift hits both alike
+        gc.collect()
+        plain.append(plain_run(script, ns.args))
+        gc.collect()
+        run, conv, nodes = attached_run(script, ns.args)
+        attached.append(run)
+        converts.append(conv)
+    p, a, c = statistics.median(plain), statistics.median(attached), statistics.median(converts)
+    ratio = a / p
+    print(f"script: {script.relative_to(ROOT) if script.is_relative_to(ROOT) else script}")
+    print(f"graph: {nodes} nodes at the first backward(); median of {ns.repeat} runs")
+    print(f"plain,  first line -> backward(): {p * 1000:8.1f} ms")
+    print(f"attach, first line -> backward(): {a * 1000:8.1f} ms")
+    print(f"ratio: {ratio:.2f}x (target <= {TARGET}x) {'OK' if ratio <= TARGET else 'OVER'}")
+    print(f"converting the graph afterwards:  {c * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
