@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_trace.py [--reps N]
 
-(a) a traced forward + backward (`capture_loss` + `backward()` of its root) against
+(a) a traced forward + backward (`capture_loss` + `Capture.backward()`) against
     the plain reference microgpt (`doc_loss` + `backward()`);
 (b) memory per node of a traced graph and of a plain one (tracemalloc);
 (c) an untraced training step (the engine's model: `document_loss`, `backward()`,
@@ -114,7 +114,7 @@ def main() -> None:
 
     def traced() -> object:
         capture = capture_loss(model, tokens)
-        capture.root.backward()
+        capture.backward()  # the order the capture found, as the debugger uses it
         return capture
 
     def plain() -> object:
