@@ -1,0 +1,684 @@
+"""The debugger app: a thin view over an engine `DebugSession`.
+
+The app owns the session and two pieces of UI state: what is *inspected* (None:
+the cursor's node, which the panels follow after every move) and the *selected*
+scope (what `F` focuses and `B` breaks on; None: the cursor's scope).
+
+Slow work never runs on the UI thread: building a session (tracing a million
+nodes takes seconds) runs in a worker with a progress note, and so do moves (a
+`c` to the end of a million-node backward pass takes a while). Moves are queued
+and applied in order by one mover thread; the panels repaint once it is idle,
+so they never show a half-done move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from engine import value as engine_value
+from engine.errors import InputError
+from engine.session import BACKWARD, FORWARD, DebugSession, resolve_position
+from engine.workspace import Workspace, open_workspace
+from microgpt_tui.commands import DebuggerCommands
+from microgpt_tui.display import cursor_node, node_name
+from microgpt_tui.messages import NodeSelected, ScopeSelected
+from microgpt_tui.screens.choose import Choice, ChooseScreen
+from microgpt_tui.screens.find import FindScreen
+from microgpt_tui.screens.goto import GoToScreen
+from microgpt_tui.screens.help import HelpScreen
+from microgpt_tui.widgets import (
+    AttentionView,
+    CallStack,
+    GraphView,
+    Inspector,
+    ParametersView,
+    ScopeTree,
+    SourceView,
+    StatusLine,
+)
+
+MOVES = ("step", "step_over", "step_out", "cont", "back", "run_to_end")
+MOVE_NAMES = {
+    "step": "step",
+    "step_over": "next",
+    "step_out": "out",
+    "cont": "continue",
+    "back": "back",
+    "run_to_end": "run to the end",
+}
+
+
+@dataclass
+class SessionLoaded(Message):
+    """A worker finished building a session."""
+
+    session: DebugSession
+    workspace: Workspace
+    choice: Choice
+    seconds: float
+
+
+@dataclass
+class LoadFailed(Message):
+    """A worker could not build the session asked for (bad input): keep the current one."""
+
+    error: str
+
+
+@dataclass
+class MovesDone(Message):
+    """The mover thread is idle; `results` says what each queued move did."""
+
+    session: DebugSession
+    results: list[tuple[str, str, int]]  # (kind, name, nodes processed or 1/0)
+
+
+def _recorded_nodes() -> int | None:
+    """How many nodes the trace being recorded has so far (a progress figure), if any."""
+    trace = engine_value._recording
+    return len(trace.nodes) if trace is not None else None
+
+
+class DebuggerApp(App[int]):
+    """Step through one token's forward and backward pass, node by node."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "microgpt-tui"
+    COMMANDS = App.COMMANDS | {DebuggerCommands}
+
+    BINDINGS = [
+        Binding("s", "move('step')", "Step", tooltip="Process exactly one node"),
+        Binding("n", "move('step_over')", "Next", tooltip="Step over inner scopes"),
+        Binding("o", "move('step_out')", "Out", tooltip="Run to the end of the current scope"),
+        Binding("c", "move('cont')", "Cont", tooltip="Run to the next breakpoint or the end"),
+        Binding("p", "move('back')", "Back", tooltip="Undo the last move exactly"),
+        Binding(
+            "F",
+            "focus_scope",
+            "Focus",
+            tooltip="Stop only inside the selected scope; again to clear",
+        ),
+        Binding("B", "breakpoint", "Break", tooltip="Toggle a breakpoint on the selected scope"),
+        Binding("f", "phase('forward')", "Fwd", tooltip="The forward phase"),
+        Binding("b", "phase('backward')", "Bwd", tooltip="The backward phase"),
+        Binding("g", "goto", "Go to", tooltip="Inspect a node by id"),
+        Binding("slash", "find", "Find", key_display="/", tooltip="Find a scope or a label"),
+        Binding("d", "choose('doc')", "Doc", tooltip="Another document, position or checkpoint"),
+        Binding("e", "export", "Export", tooltip="Export with Graphviz"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "follow", "Follow cursor", show=False),
+        Binding("1", "tab('debugger')", "Debugger", show=False),
+        Binding("2", "tab('parameters')", "Parameters", show=False),
+        Binding("3", "tab('attention')", "Attention", show=False),
+    ]
+
+    # actions that need a session and the main screen
+    SESSION_ACTIONS = {
+        "move",
+        "focus_scope",
+        "breakpoint",
+        "phase",
+        "goto",
+        "find",
+        "export",
+        "follow",
+        "choose",
+    }
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        session: DebugSession | None = None,
+        *,
+        doc: str = "emma",
+        pos: int | None = None,
+        whole_document: bool = False,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.session: DebugSession | None = None
+        self._initial_session = session
+        self.choice = Choice(doc, pos, whole_document)
+        self.cursor_blink = cursor_blink
+        self.inspected: int | None = None  # a node inspected away from the cursor
+        self.selected_scope: str | None = None  # what F and B act on (None: the cursor's scope)
+        self.note = ""  # the last thing that happened, in the status line
+        self.loading = False
+        self.load_seconds: float | None = None
+        self._load_started = 0.0
+        self._build_lock = threading.Lock()  # one trace records at a time, process-wide
+        self._pending: deque[tuple[str, str]] = deque()  # queued moves for the mover thread
+        self._moving = False  # a mover thread is running (set and cleared on the UI thread)
+        self._parameter_ids: dict[str, int] | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with TabbedContent(initial="debugger", id="tabs"):
+            with TabPane("Debugger", id="debugger"):
+                with Vertical(id="panels"):
+                    with Horizontal(id="top"):
+                        source = SourceView(id="source")
+                        source.border_title = "source"
+                        yield source
+                        inspector = Inspector(id="inspector")
+                        inspector.border_title = "inspector"
+                        yield inspector
+                    with Horizontal(id="bottom"):
+                        with Vertical(id="scopes"):
+                            stack = CallStack(id="call-stack")
+                            stack.border_title = "call stack"
+                            yield stack
+                            tree = ScopeTree(id="scope-tree")
+                            tree.border_title = "scopes"
+                            yield tree
+                        graph = GraphView(id="graph")
+                        graph.border_title = "graph"
+                        graph.border_subtitle = "click: inspect · ▸/→: expand · enter: centre"
+                        yield graph
+            with TabPane("Parameters", id="parameters"):
+                yield ParametersView(id="parameters-view")
+            with TabPane("Attention", id="attention"):
+                yield AttentionView(id="attention-view")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.set_interval(0.25, self._tick, name="progress")
+        if self._initial_session is not None:
+            session, self._initial_session = self._initial_session, None
+            self._install(session, self.workspace, self.choice, 0.0)
+        else:
+            self.load(self.choice)
+
+    # -- loading a session -------------------------------------------------------------------
+
+    def load(self, choice: Choice) -> None:
+        """Build the session for `choice` in a worker; the screen stays live meanwhile."""
+        self.loading = True
+        self._load_started = time.monotonic()
+        self.query_one("#tabs").loading = True
+        self._status(self._loading_note(choice))
+        self._build_session(choice)
+
+    def _loading_note(self, choice: Choice) -> str:
+        where = (
+            "every position"
+            if choice.whole_document
+            else ("the last position" if choice.pos is None else f"position {choice.pos}")
+        )
+        text = f"tracing {choice.doc!r} at {where}"
+        if choice.checkpoint:
+            text += f" with {choice.checkpoint}"
+        elapsed = time.monotonic() - self._load_started
+        recorded = _recorded_nodes()
+        if recorded:
+            text += f"… {recorded:,} nodes recorded"
+        elif elapsed > 0.5:
+            text += "… indexing the graph"
+        else:
+            text += "…"
+        return text + (f" ({elapsed:.0f} s)" if elapsed >= 1 else "")
+
+    @work(thread=True, exclusive=True, group="load")
+    def _build_session(self, choice: Choice) -> None:
+        worker = get_current_worker()
+        started = time.perf_counter()
+        with self._build_lock:
+            if worker.is_cancelled:
+                return
+            try:
+                workspace = self.workspace
+                if choice.checkpoint:
+                    workspace = open_workspace(checkpoint=choice.checkpoint)
+                session = DebugSession(
+                    workspace.model,
+                    workspace.tokenizer,
+                    choice.doc,
+                    choice.pos,
+                    whole_document=choice.whole_document,
+                )
+                # the lazy indexes, built here rather than on the UI thread's first look
+                _ = session.consumers, session.scopes
+                # the graph is acyclic (refcounting frees it): keep Python's cycle
+                # collector from re-scanning millions of nodes in the middle of a step
+                gc.freeze()
+            except InputError as error:
+                self.post_message(LoadFailed(str(error)))
+                return
+        if not worker.is_cancelled:
+            self.post_message(
+                SessionLoaded(session, workspace, choice, time.perf_counter() - started)
+            )
+
+    def on_session_loaded(self, message: SessionLoaded) -> None:
+        self._install(message.session, message.workspace, message.choice, message.seconds)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.loading = False
+        self.query_one("#tabs").loading = False
+        self.notify(message.error, title="Cannot open that", severity="error", timeout=8)
+        self._status("" if self.session is not None else f"nothing to debug: {message.error}")
+
+    def _install(
+        self, session: DebugSession, workspace: Workspace, choice: Choice, seconds: float
+    ) -> None:
+        reloaded = self.session is not None
+        self.session = session
+        self.workspace = workspace
+        self.choice = choice
+        self.load_seconds = seconds
+        self.loading = False
+        self._pending = deque()  # a mover still busy with the old session keeps its own queue
+        self.inspected = None
+        self.selected_scope = None
+        self._parameter_ids = None
+        self.query_one("#tabs").loading = False
+        self.query_one(GraphView).show(session)
+        self.query_one(ScopeTree).show(session)
+        self.query_one(ParametersView).show(session)
+        if getattr(session.model, "config", None) is not None:
+            # (a graph captured from the user's own script may have no config: the
+            # attention view cannot show it yet)
+            self.query_one(AttentionView).show(session)
+        self.note = f"opened in {seconds:.1f} s" if seconds >= 0.5 else ""
+        self.refresh_views(recentre=True)
+        if reloaded:
+            self.notify(
+                f"Now debugging {session.doc!r} ({len(session.nodes):,} nodes).",
+                title="Rebuilt the trace",
+            )
+
+    @property
+    def busy(self) -> bool:
+        """A session is being built or a move is running (tests and benchmarks wait on it)."""
+        return self.loading or self._moving
+
+    # -- moves -----------------------------------------------------------------------------
+
+    def action_move(self, move: str) -> None:
+        if move in MOVES:
+            self._queue("move", move)
+
+    def action_phase(self, phase: str) -> None:
+        if phase in (FORWARD, BACKWARD):
+            self._queue("phase", phase)
+
+    def _queue(self, kind: str, name: str) -> None:
+        if self.session is None or self.loading:
+            return
+        self._pending.append((kind, name))
+        if not self._moving:
+            self._start_mover()
+
+    def _start_mover(self) -> None:
+        assert self.session is not None
+        self._moving = True
+        self._run_moves(self.session, self._pending)
+
+    @work(thread=True, group="moves")
+    def _run_moves(self, session: DebugSession, pending: deque[tuple[str, str]]) -> None:
+        """Apply queued moves in order, then report once the queue is empty."""
+        results: list[tuple[str, str, int]] = []
+        while pending:
+            try:
+                kind, name = pending.popleft()
+            except IndexError:
+                break
+            if kind == "phase":
+                changed = session.phase != name
+                session.set_phase(name)
+                results.append((kind, name, int(changed)))
+            elif name == "back":
+                results.append((kind, name, int(session.walk.back())))
+            else:
+                results.append((kind, name, getattr(session.walk, name)()))
+        self.post_message(MovesDone(session, results))
+
+    def on_moves_done(self, message: MovesDone) -> None:
+        self._moving = False
+        if self._pending and self.session is not None:
+            self._start_mover()  # queued after the mover had looked: run them first
+            if message.session is self.session:
+                self._apply_results(message.results, refresh=False)
+            return
+        if message.session is self.session:
+            self._apply_results(message.results)
+
+    def _apply_results(self, results: list[tuple[str, str, int]], refresh: bool = True) -> None:
+        session = self.session
+        assert session is not None
+        moved = any(count for _, _, count in results)
+        if results:
+            kind, name, count = results[-1]
+            if kind == "phase":
+                self.note = (
+                    "backward: each step passes one node's grad to its inputs"
+                    if name == BACKWARD
+                    else "forward: each step reveals the next node's value"
+                )
+            elif name == "back":
+                self.note = "undid the last move" if count else "nothing to undo"
+            elif count == 0:
+                self.note = f"at the end of the {session.phase} phase" + (
+                    ": press b for the backward phase"
+                    if session.phase == FORWARD
+                    else ": every grad is final"
+                )
+            else:
+                self.note = f"{MOVE_NAMES[name]} processed {count:,} node{'s' * (count != 1)}"
+        if moved:
+            self.inspected = None
+            self.selected_scope = None
+        if refresh:
+            self.refresh_views(recentre=True)
+
+    def _tick(self) -> None:
+        """Progress while loading; "running…" while a long move runs."""
+        if self.loading:
+            self._status(self._loading_note(self.choice))
+        elif self._moving:
+            self._status("running…")
+
+    # -- selection, focus, breakpoints ------------------------------------------------------
+
+    def inspect_node(self, node_id: int, *, recentre: bool = True) -> None:
+        """Inspect a node without moving the cursor (`g`, find, a parameter)."""
+        if self.session is None or not 0 <= node_id < len(self.session.nodes):
+            return
+        self.inspected = node_id
+        self.note = ""
+        self.refresh_views(recentre=False)
+        graph = self.query_one(GraphView)
+        if recentre:
+            graph.centre_on(node_id)
+        else:
+            graph.show_node(node_id)
+
+    def select_scope(self, path: str) -> None:
+        """Select a scope (F focuses it, B breaks on it) and inspect its first node."""
+        if self.session is None:
+            return
+        scope = self.session.find_scope(path)
+        if scope is None:
+            self.notify(f"no scope {path!r} in this graph", severity="error")
+            return
+        self.selected_scope = path
+        self.query_one(ScopeTree).reveal(path)
+        self.inspect_node(scope.first_id)
+        self.note = f"selected {path}: F focuses it, B sets a breakpoint"
+        self._refresh_status()
+
+    def set_focus_scope(self, path: str | None) -> None:
+        if self.session is None:
+            return
+        try:
+            self.session.set_focus(path)
+        except InputError as error:
+            self.notify(str(error), severity="error")
+            return
+        if path:
+            self.note = f"focus ◎ {path}: moves stop only inside it (F clears)"
+        else:
+            self.note = "focus cleared: moves stop everywhere"
+        self.selected_scope = None
+        self.refresh_views(recentre=False)
+
+    def clear_breakpoints(self) -> None:
+        if self.session is None:
+            return
+        for scope in list(self.session.breakpoints):
+            self.session.toggle_breakpoint(scope)
+        self.note = "breakpoints cleared"
+        self.refresh_views(recentre=False)
+
+    def _target_scope(self) -> str | None:
+        """The selected scope, else the cursor's scope."""
+        if self.selected_scope is not None:
+            return self.selected_scope
+        node = cursor_node(self.session) if self.session else None
+        return node.scope if node is not None else None
+
+    def action_focus_scope(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        if session.focus and self.selected_scope in (None, session.focus):
+            self.set_focus_scope(None)
+        else:
+            self.set_focus_scope(self._target_scope())
+
+    def action_breakpoint(self) -> None:
+        session = self.session
+        scope = self._target_scope()
+        if session is None or not scope:
+            return
+        now_set = session.toggle_breakpoint(scope)
+        self.note = (
+            f"breakpoint ● {scope}: c stops on entering it"
+            if now_set
+            else f"breakpoint on {scope} cleared"
+        )
+        self.refresh_views(recentre=False)
+
+    def action_follow(self) -> None:
+        """Back to the cursor: the panels follow the current node again."""
+        self.inspected = None
+        self.selected_scope = None
+        self.note = ""
+        self.refresh_views(recentre=True)
+
+    def on_node_selected(self, message: NodeSelected) -> None:
+        """A node picked in the graph, the parameters or the attention: inspect it."""
+        message.stop()
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active != "debugger":
+            tabs.active = "debugger"  # where the inspector is
+        self.inspect_node(message.node_id, recentre=False)
+
+    def on_scope_selected(self, message: ScopeSelected) -> None:
+        message.stop()
+        self.select_scope(message.path)
+
+    def parameter_id(self, label: str) -> int | None:
+        """The node id of a parameter by label (`wte[4][0]`), if this graph uses it."""
+        if self.session is None:
+            return None
+        if self._parameter_ids is None:
+            ids = {}
+            for node in self.session.nodes:  # parameters come first in a trace
+                if node.op != "param":
+                    break
+                ids[node.label] = node.id
+            self._parameter_ids = ids
+        return self._parameter_ids.get(label)
+
+    def show_parameters(self, matrix: str) -> None:
+        """The parameters tab, filtered to `matrix` (with its heatmap)."""
+        if self.session is None:
+            return
+        try:
+            self.query_one(ParametersView).set_matrix(matrix)
+        except ValueError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.action_tab("parameters")
+
+    # -- screens ---------------------------------------------------------------------------
+
+    def action_goto(self) -> None:
+        if self.session is not None:
+            self.push_screen(
+                GoToScreen(len(self.session.nodes), cursor_blink=self.cursor_blink),
+                lambda node_id: node_id is not None and self.inspect_node(node_id),
+            )
+
+    def action_find(self) -> None:
+        if self.session is not None:
+            self.push_screen(FindScreen(self.session, cursor_blink=self.cursor_blink), self._found)
+
+    def action_pick_focus(self) -> None:
+        """Focus scope…: pick a scope from a searchable list, then focus it."""
+        if self.session is not None:
+            self.push_screen(
+                FindScreen(
+                    self.session,
+                    scopes_only=True,
+                    title="Focus scope",
+                    cursor_blink=self.cursor_blink,
+                ),
+                lambda found: found is not None and self.set_focus_scope(found[1]),
+            )
+
+    def _found(self, found: tuple[str, str] | None) -> None:
+        if found is None:
+            return
+        kind, value = found
+        if kind == "scope":
+            self.select_scope(value)
+        else:
+            self.inspect_node(int(value))
+
+    def action_choose(self, field: str = "doc") -> None:
+        self.push_screen(
+            ChooseScreen(
+                self.choice.doc,
+                self.choice.pos,
+                whole_document=self.choice.whole_document,
+                focus_field=field,
+                cursor_blink=self.cursor_blink,
+            ),
+            lambda choice: choice is not None and self.load(choice),
+        )
+
+    def action_export(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        try:
+            from microgpt_tui.screens.export import ExportScreen
+        except ImportError:
+            self.notify("export not available", severity="warning")
+            return
+        node = self._inspected_node()
+        scope = self.selected_scope or (node.scope if node is not None else "")
+        self.push_screen(ExportScreen(session, node.id if node is not None else None, scope))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.SESSION_ACTIONS:
+            if len(self.screen_stack) > 1:
+                return False  # a modal screen is up: its keys, not the debugger's
+            if action != "choose" and (self.session is None or self.loading):
+                return None  # shown, but disabled
+        if action in ("help", "tab") and len(self.screen_stack) > 1:
+            return False
+        return True
+
+    # -- painting ------------------------------------------------------------------------------
+
+    def _inspected_node(self):
+        session = self.session
+        if session is None:
+            return None
+        if self.inspected is not None:
+            return session.nodes[self.inspected]
+        return cursor_node(session)
+
+    def _status(self, note: str) -> None:
+        status = self.query_one(StatusLine)
+        status.show(self.session, self.workspace.source, self.inspected, note)
+
+    def _refresh_status(self) -> None:
+        self._status(self.note)
+
+    def refresh_views(self, *, recentre: bool) -> None:
+        """Repaint every panel from the session (after a move, a selection, a new session)."""
+        session = self.session
+        if session is None:
+            return
+        cursor = cursor_node(session)
+        node = self._inspected_node()
+        self._refresh_status()
+        just_processed = (
+            session.phase == BACKWARD and node is not None and node is session.walk.current
+        )
+        self.query_one(Inspector).show(session, node, just_processed=just_processed)
+        inspector = self.query_one(Inspector)
+        inspector.border_title = (
+            f"inspector · {node_name(node)}" if node is not None else "inspector"
+        )
+        source = self.query_one(SourceView)
+        if node is not None:
+            site = session.trace.site_of(node)
+            note = (
+                "a parameter: GPT.init made it, no model line computes it"
+                if node.op == "param"
+                else ""
+            )
+            source.show_site(site, note)
+        scope = cursor.scope if cursor is not None else ""
+        self.query_one(CallStack).show_scope(session, scope, self.selected_scope)
+        self.query_one(ScopeTree).refresh_marks()
+        graph = self.query_one(GraphView)
+        if cursor is not None:
+            graph.set_current(cursor.id if session.walk.current is not None else -1)
+            if recentre and self.inspected is None:
+                graph.centre_on(cursor.id)
+        graph.refresh_state()
+        self._refresh_tab_views()
+
+    def _refresh_tab_views(self) -> None:
+        """The parameters and attention views follow the session while they are shown.
+
+        A hidden one is brought up to date when its tab is opened: refreshing it at
+        every step would cost a layout of the screen each time for nothing visible.
+        """
+        session = self.session
+        if session is None:
+            return
+        active = self.query_one("#tabs", TabbedContent).active
+        if active == "parameters":
+            self.query_one(ParametersView).refresh_state()
+        elif active == "attention" and getattr(session.model, "config", None) is not None:
+            view = self.query_one(AttentionView)
+            cursor = cursor_node(session)
+            position = session.position_of(cursor) if cursor is not None else None
+            view.set_position(position)
+            view.refresh_state()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._refresh_tab_views()
+
+
+def run_debugger(args: argparse.Namespace) -> int:
+    """`microgpt-tui debug`: check the input, then run the app (bad input exits 2 before it)."""
+    from microgpt_tui.cli import model_options
+
+    workspace = open_workspace(**model_options(args))
+    tokens = workspace.tokenizer.encode(args.doc)  # InputError: a character not in the vocabulary
+    resolve_position(workspace.model, tokens, args.pos)  # InputError: past the document's end
+    app = DebuggerApp(workspace, doc=args.doc, pos=args.pos)
+    app.run()
+    return app.return_code or 0

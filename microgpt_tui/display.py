@@ -1,0 +1,62 @@
+"""How the debugger writes nodes and numbers: one place, so every panel agrees.
+
+Values and gradients are shown rounded (`.4g`, or more digits where asked); the
+numbers themselves are always the engine's own floats, never recomputed here.
+"""
+
+from __future__ import annotations
+
+from engine.session import BACKWARD, DebugSession
+from engine.value import Value
+
+PENDING = "·"  # a value the forward replay has not reached yet
+
+
+def num(x: float, digits: int = 4) -> str:
+    """A float (or microgpt's int 0 / 1) with `digits` significant digits."""
+    return f"{x:.{digits}g}"
+
+
+def node_name(node: Value) -> str:
+    """`#16454 * loss`, `#12 param wte[0][12]`, `#16440 const -1`."""
+    parts = [f"#{node.id}", node.op]
+    if node.op == "const":
+        parts.append(num(node.data))
+    elif node.label:
+        parts.append(node.label)
+    return " ".join(parts)
+
+
+def value_known(session: DebugSession, node: Value) -> bool:
+    """The forward replay reveals values one by one; in the backward phase all are known."""
+    return session.phase == BACKWARD or session.is_computed(node)
+
+
+def value_text(session: DebugSession, node: Value, digits: int = 4) -> str:
+    return num(node.data, digits) if value_known(session, node) else PENDING
+
+
+def grad_text(session: DebugSession, node: Value, digits: int = 4) -> str:
+    """A node's grad as the backward pass has it now ("" in the forward phase)."""
+    if session.phase != BACKWARD:
+        return ""
+    return num(node.grad, digits)
+
+
+def scope_relative(scope: str, base: str) -> str:
+    """`pos4.layer0.attn.head1.softmax` relative to `pos4.layer0.attn` is `…head1.softmax`."""
+    if base and scope.startswith(base + "."):
+        return "…" + scope[len(base) :]
+    return scope
+
+
+def cursor_node(session: DebugSession) -> Value | None:
+    """The node the debugger is at: the one processed last, or the next one before any step."""
+    walk = session.walk
+    return walk.current if walk.current is not None else walk.next_node
+
+
+def scope_frames(scope: str) -> list[str]:
+    """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: the scope paths from innermost to outermost."""
+    parts = scope.split(".") if scope else []
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]

@@ -1,0 +1,199 @@
+"""Find a scope or a node by label: type, then pick a result.
+
+Scopes come from the scope tree (small); labels are searched over every node in
+a worker, so typing stays smooth on a million-node graph.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from engine.graph import ScopeNode
+from engine.session import DebugSession
+
+MAX_RESULTS = 200
+
+Found = tuple[str, str]  # ("scope", path) or ("node", "123")
+
+
+def all_scopes(root: ScopeNode) -> list[ScopeNode]:
+    """Every scope below the root, depth first in the order the computation enters them."""
+    out: list[ScopeNode] = []
+    stack = list(reversed(root.children.values()))
+    while stack:
+        scope = stack.pop()
+        out.append(scope)
+        stack.extend(reversed(scope.children.values()))
+    return out
+
+
+def find_scopes(session: DebugSession, text: str, limit: int = MAX_RESULTS) -> list[ScopeNode]:
+    """Scopes whose path contains `text` (case-insensitive), in creation order."""
+    needle = text.lower()
+    return [s for s in all_scopes(session.scopes) if needle in s.path.lower()][:limit]
+
+
+def find_labels(
+    session: DebugSession, text: str, limit: int = MAX_RESULTS, cancelled=lambda: False
+) -> list[int]:
+    """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12)."""
+    text = text.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        node_id = int(text[1:])
+        return [node_id] if node_id < len(session.nodes) else []
+    found = []
+    for i, node in enumerate(session.nodes):
+        label = node.label
+        if label is not None and text in label:
+            found.append(node.id)
+            if len(found) >= limit:
+                break
+        if i % 65536 == 0 and cancelled():
+            break
+    return found
+
+
+class FindScreen(ModalScreen[Found | None]):
+    """A search box over scopes (and, unless `scopes_only`, node labels)."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Cancel"),
+        Binding("down", "focus_results", "Results", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    FindScreen {
+        align: center middle;
+        & > Vertical {
+            width: 90%;
+            max-width: 110;
+            height: 80%;
+            border: thick $primary;
+            background: $surface;
+            padding: 0 1;
+        }
+        #find-results { height: 1fr; }
+        #find-hint { color: $text-muted; }
+    }
+    """
+
+    def __init__(
+        self,
+        session: DebugSession,
+        *,
+        scopes_only: bool = False,
+        title: str = "Find",
+        initial: str = "",
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.scopes_only = scopes_only
+        self.title_text = title
+        self.initial = initial
+        self.cursor_blink = cursor_blink
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            hint = (
+                "a scope, e.g. head1 or pos4.layer0.mlp"
+                if self.scopes_only
+                else ("a scope (head1, mlp) or a label (probs, wte[4], attn_weights) or #id")
+            )
+            field = Input(value=self.initial, placeholder=hint, id="find-input")
+            field.cursor_blink = self.cursor_blink
+            yield field
+            yield Label("", id="find-hint")
+            yield OptionList(id="find-results")
+
+    def on_mount(self) -> None:
+        self.search(self.initial)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.search(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        results = self.query_one("#find-results", OptionList)
+        if results.option_count:
+            index = results.highlighted if results.highlighted is not None else 0
+            self._choose(results.get_option_at_index(index).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(event.option_id)
+
+    def action_focus_results(self) -> None:
+        results = self.query_one("#find-results", OptionList)
+        if results.option_count:
+            results.focus()
+            if results.highlighted is None:
+                results.highlighted = 0
+
+    def _choose(self, option_id: str | None) -> None:
+        if option_id:
+            kind, _, value = option_id.partition(":")
+            self.dismiss((kind, value))
+
+    @work(thread=True, exclusive=True, group="find")
+    def search(self, text: str) -> None:
+        """Search in a thread; the results go back to the screen on the UI thread."""
+        worker = get_current_worker()
+        text = text.strip()
+        scopes = find_scopes(self.session, text) if (text or self.scopes_only) else []
+        nodes: list[int] = []
+        if text and not self.scopes_only:
+            nodes = find_labels(self.session, text, cancelled=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_results, text, scopes, nodes)
+
+    def _show_results(self, text: str, scopes: list[ScopeNode], nodes: list[int]) -> None:
+        if not self.is_attached:
+            return  # dismissed while searching
+        options: list[Option] = []
+        for scope in scopes:
+            prompt = Content.assemble(
+                ("scope ", "$text-muted"),
+                (scope.path, "bold"),
+                (f"  {scope.total:,} nodes", "$text-muted"),
+            )
+            options.append(Option(prompt, id=f"scope:{scope.path}"))
+        for node_id in nodes:
+            node = self.session.nodes[node_id]
+            prompt = Content.assemble(
+                ("node  ", "$text-muted"),
+                (f"#{node.id} ", "bold"),
+                (f"{node.op} ", "$text-accent"),
+                (node.label or "", "$text-primary"),
+                (f"  {node.scope}", "$text-muted"),
+            )
+            options.append(Option(prompt, id=f"node:{node.id}"))
+        results = self.query_one("#find-results", OptionList)
+        results.clear_options()
+        results.add_options(options)
+        if options:
+            results.highlighted = 0
+        hint = self.query_one("#find-hint", Label)
+        if not text and not self.scopes_only:
+            hint.update("type to search; enter picks the highlighted result, ↓ to browse")
+        elif not options:
+            hint.update(f"nothing matches {text!r}")
+        else:
+            capped = (
+                " (the first ones)"
+                if len(scopes) >= MAX_RESULTS or len(nodes) >= MAX_RESULTS
+                else ""
+            )
+            hint.update(
+                f"{len(scopes)} scopes, {len(nodes)} nodes{capped}: enter picks the highlighted one"
+            )

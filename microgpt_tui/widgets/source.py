@@ -1,0 +1,134 @@
+"""The model's source code with the line that created the current node highlighted.
+
+A Line-API widget: the file is highlighted once, then only visible lines are
+painted; moving the highlight repaints two lines and scrolls it into view.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from rich.segment import Segment
+from textual.content import Content
+from textual.geometry import Size
+from textual.highlight import highlight
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.visual import Visual
+
+from engine.trace import SourceSite
+
+
+@lru_cache(maxsize=8)
+def _source_lines(filename: str) -> tuple[Content, ...]:
+    """A source file, syntax-highlighted, one Content per line (empty if unreadable)."""
+    try:
+        code = Path(filename).read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    return tuple(highlight(code, language="python").split("\n"))
+
+
+def short_path(filename: str) -> str:
+    """`/…/engine/model.py` as `engine/model.py` (the last two parts)."""
+    parts = Path(filename).parts
+    return "/".join(parts[-2:])
+
+
+class SourceView(ScrollView):
+    """A read-only source file with one highlighted line (the current node's)."""
+
+    COMPONENT_CLASSES = {"source-view--gutter", "source-view--line", "source-view--marker"}
+
+    DEFAULT_CSS = """
+    SourceView {
+        background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .source-view--gutter { color: $text-disabled; }
+        & > .source-view--line { background: $warning 25%; }
+        & > .source-view--marker { color: $text-warning; text-style: bold; }
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.filename: str | None = None
+        self.lines: tuple[Content, ...] = ()
+        self.lineno: int | None = None  # 1-based, the highlighted line
+        self.note: str = ""  # shown instead of code when a node has no source line
+        self._cache: dict[tuple, list[Segment]] = {}
+
+    def show_site(self, site: SourceSite | None, note: str = "") -> None:
+        """Highlight `site`'s line (scrolling it to the middle), or show `note` when None."""
+        if site is None:
+            self.note = note
+            self.lineno = None
+            self.border_subtitle = ""
+            self.refresh()
+            return
+        self.note = ""
+        if site.filename != self.filename:
+            self.filename = site.filename
+            self.lines = _source_lines(site.filename)
+            self._cache.clear()
+            self.border_title = short_path(site.filename)
+        self.lineno = site.lineno
+        self.border_subtitle = f"line {site.lineno}, in {site.function}()"
+        size = Size(self.scrollable_content_region.width, len(self.lines))
+        self.refresh()
+        if size != self.virtual_size:  # a new file: scroll once it is laid out
+            self.virtual_size = size
+            self.call_after_refresh(self._scroll_to_line)
+        else:
+            self._scroll_to_line()
+
+    def _scroll_to_line(self) -> None:
+        if self.lineno is None:
+            return
+        height = self.scrollable_content_region.height
+        top, line = self.scroll_offset.y, self.lineno - 1
+        if not top + 2 <= line < top + height - 2:
+            self.scroll_to(y=max(0, line - height // 2), animate=False)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
+        self._scroll_to_line()
+
+    def _code_segments(self, index: int, width: int) -> list[Segment]:
+        """A line of highlighted code as segments, cached (the code never changes)."""
+        key = (index, width, self.app.theme)
+        cached = self._cache.get(key)
+        if cached is None:
+            strips = Visual.to_strips(
+                self, self.lines[index], max(1, width - 6), 1, self.visual_style
+            )
+            cached = self._cache[key] = list(strips[0]) if strips else []
+        return cached
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.visual_style.rich_style
+        if self.note:
+            text = self.note if y == 1 else ""
+            return (
+                Strip([Segment("  " + text, base)]).extend_cell_length(width, base).crop(0, width)
+            )
+        index = self.scroll_offset.y + y
+        if not 0 <= index < len(self.lines):
+            return Strip.blank(width, base)
+        current = self.lineno == index + 1
+        gutter_style = base + self.get_component_rich_style("source-view--gutter")
+        line_style = self.get_component_rich_style("source-view--line") if current else None
+        marker = "▶" if current else " "
+        gutter = [
+            Segment(marker, base + self.get_component_rich_style("source-view--marker")),
+            Segment(f"{index + 1:>4} ", gutter_style),
+        ]
+        code = self._code_segments(index, width)
+        segments = gutter + code
+        if line_style is not None:  # the highlight goes over the syntax colours
+            segments = [Segment(text, (style or base) + line_style) for text, style, _ in segments]
+            return Strip(segments).extend_cell_length(width, base + line_style).crop(0, width)
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)
