@@ -721,8 +721,11 @@ class AttachedCapture(Capture):
 
 
 @dataclass
-class AttachedModel:
-    """What a DebugSession needs of a model: the parameters by name (no config: no attention)."""
+class ModelView:
+    """What a DebugSession needs of a model: the parameters by name, and the config.
+
+    A script's model has no config (None): the session then has no attention view.
+    """
 
     state_dict: dict[str, list[list[Value]]]
     config: object = None
@@ -733,7 +736,7 @@ class AttachResult:
     """A script's captured graph, with what the debugger and `--grads` need."""
 
     capture: AttachedCapture
-    model: AttachedModel
+    model: ModelView  # the script's parameters (capture.model)
     tokenizer: Tokenizer | None
     doc: str  # the script's `doc` when it has one, else ""
     script: str  # absolute path
@@ -839,10 +842,11 @@ def _build(order: list[tuple[object, tuple]]) -> tuple[list[Value], list[str]]:
     return nodes, chains
 
 
-def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[AttachedCapture, dict, list]:
+def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[AttachedCapture, list]:
     """The script's graph rooted at `root` as engine Values, in creation order.
 
-    Returns (capture, state_dict of engine parameter Values, the script's objects by id).
+    Returns the capture (its `model.state_dict` holds the parameters as engine
+    Values) and the script's own objects, by node id.
     """
     classes = tuple(rec.classes)
     pending = _ancestors(root)
@@ -891,8 +895,10 @@ def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[AttachedCa
 
     trace = Trace()
     trace.nodes = nodes
-    capture = AttachedCapture(trace, nodes[-1], chains=chains, script=rec.filename)
-    return capture, state_dict, script_nodes
+    capture = AttachedCapture(
+        trace, nodes[-1], model=ModelView(state_dict), chains=chains, script=rec.filename
+    )
+    return capture, script_nodes
 
 
 def _postorder(root: object) -> list[object]:
@@ -1044,13 +1050,13 @@ def attach_script(
             f"--backward {backward} needs at least {backward}"
         )
     t0 = time.perf_counter()
-    capture, state_dict, script_nodes = convert(rec, stop.root, stop.namespaces)
+    capture, script_nodes = convert(rec, stop.root, stop.namespaces)
     tokens, tokenizer, doc = _tokens_and_tokenizer(stop.namespaces)
     capture.tokens = tokens
     convert_seconds = time.perf_counter() - t0
     return AttachResult(
         capture=capture,
-        model=AttachedModel(state_dict),
+        model=capture.model,
         tokenizer=tokenizer,
         doc=doc,
         script=filename,
@@ -1065,76 +1071,66 @@ def attach_script(
 # -- backprop from here ---------------------------------------------------------------
 
 
-def reroot(capture: Capture, node: Value, state_dict: dict | None = None) -> tuple[Capture, dict]:
+def reroot(capture: Capture, node: Value, model=None) -> Capture:
     """A new capture rooted at `node` of `capture`'s graph: "backprop from here".
 
     Keeps `node` and its ancestors only, as copies (the original graph is left as
     it is), renumbered in creation order, every grad 0. Labelled vectors whose
     nodes are all kept come along; the position is the one in `node`'s scope
-    (`pos3...` -> 3) when it names one. Returns (capture, state_dict): the
-    parameters by name as the new graph's nodes, and fresh ones (grad 0, id -1)
-    for the parameters the new root does not depend on.
+    (`pos3...` -> 3) when it names one. The new capture's `model` has the
+    parameters by name (`state_dict`: the new graph's nodes, and fresh ones with
+    grad 0 and id -1 for those the new root does not use) and the `config` of
+    `model` (default: `capture.model`).
     """
-    kept = sorted(topological_order(node), key=lambda n: n.id)
+    model = capture.model if model is None else model
+    topo = topological_order(node)  # children first
+    kept = sorted(topo, key=lambda n: n.id)
     copy_of: dict[int, Value] = {}
     trace = Trace()
     for i, old in enumerate(kept):
-        new = Value(old.data, tuple(copy_of[c.id] for c in old._children), old._local_grads)
+        new = Value(old.data, tuple([copy_of[c.id] for c in old._children]), old._local_grads)
         new.op, new.id, new.scope, new.label = old.op, i, old.scope, old.label
         new.code, new.line = old.code, old.line
         copy_of[old.id] = new
         trace.nodes.append(new)
-    kept_ids = {n.id for n in kept}
     old_nodes = capture.trace.nodes
     for key, vec in capture.trace.vectors.items():
-        if all(n.id in kept_ids and old_nodes[n.id] is n for n in vec):
+        if all(n.id in copy_of and old_nodes[n.id] is n for n in vec):
             trace.vectors[key] = [copy_of[n.id] for n in vec]
 
-    head = node.scope.split(".", 1)[0]
-    pos = int(head[3:]) if head.startswith("pos") and head[3:].isdigit() else capture.pos
-    root = copy_of[node.id]
-    if isinstance(capture, AttachedCapture):
-        chains = [capture.chains[n.id] for n in kept] if capture.chains else []
-        new_capture: Capture = AttachedCapture(
-            trace, root, list(capture.tokens), pos, chains=chains, script=capture.script
-        )
-    else:
-        new_capture = Capture(trace, root, list(capture.tokens), pos)
-
-    new_state: dict[str, list[list[Value]]] = {}
-    for name, mat in (state_dict or {}).items():
+    state_dict: dict[str, list[list[Value]]] = {}
+    for name, mat in (getattr(model, "state_dict", None) or {}).items():
         rows = []
         for row in mat:
             out = []
             for p in row:
-                in_graph = 0 <= p.id < len(old_nodes) and old_nodes[p.id] is p
-                if in_graph and p.id in copy_of:
+                if 0 <= p.id < len(old_nodes) and old_nodes[p.id] is p and p.id in copy_of:
                     out.append(copy_of[p.id])
                 else:
                     fresh = Value(p.data, (), (), "param")
-                    fresh.id, fresh.scope, fresh.label, fresh.code, fresh.line = (
-                        -1,
-                        "params",
-                        p.label,
-                        None,
-                        0,
-                    )
+                    fresh.id, fresh.scope, fresh.label = -1, "params", p.label
+                    fresh.code, fresh.line = None, 0
                     out.append(fresh)
             rows.append(out)
-        new_state[name] = rows
-    return new_capture, new_state
+        state_dict[name] = rows
+    view = ModelView(state_dict, getattr(model, "config", None))
 
-
-@dataclass
-class _ModelView:
-    state_dict: dict
-    config: object
+    head = node.scope.split(".", 1)[0]
+    pos = int(head[3:]) if head.startswith("pos") and head[3:].isdigit() else capture.pos
+    root = copy_of[node.id]
+    order = [copy_of[n.id] for n in reversed(topo)]  # backward_order(root)
+    tokens = list(capture.tokens)
+    if isinstance(capture, AttachedCapture):
+        chains = [capture.chains[n.id] for n in kept] if capture.chains else []
+        return AttachedCapture(
+            trace, root, tokens, pos, view, order, chains=chains, script=capture.script
+        )
+    return Capture(trace, root, tokens, pos, view, order)
 
 
 def reroot_session(session, node: Value):
     """A DebugSession over `node`'s graph (see `reroot`), with the session's tokenizer and doc."""
     from engine.session import DebugSession
 
-    capture, state_dict = reroot(session.capture, node, session.model.state_dict)
-    model = _ModelView(state_dict, getattr(session.model, "config", None))
-    return DebugSession.from_capture(capture, model, session.tokenizer, session.doc)
+    capture = reroot(session.capture, node, session.model)
+    return DebugSession.from_capture(capture, capture.model, session.tokenizer, session.doc)

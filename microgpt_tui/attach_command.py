@@ -164,7 +164,7 @@ def grads_report(result, doc: str) -> dict:
     from engine.stepper import BackwardPass
 
     capture = result.capture
-    BackwardPass(capture.root, capture.nodes).run_to_end()
+    BackwardPass(capture.root, capture.nodes, capture.order).run_to_end()
     grads = {
         name: [[float(p.grad) for p in row] for row in mat]
         for name, mat in result.state_dict.items()

@@ -399,7 +399,7 @@ def test_reroot_backprops_from_one_positions_loss(relu) -> None:
     loss1 = next(n for n in capture.nodes if n.label == "losses[1]")
     before = [(n.id, n.grad) for n in capture.nodes]
     # WHEN the graph is rerooted at position 1's loss
-    new, state_dict = reroot(capture, loss1, relu.state_dict)
+    new = reroot(capture, loss1)
     # THEN it holds that node's ancestors only, copied, renumbered in creation order
     kept = sorted(topological_order(loss1), key=lambda n: n.id)
     assert isinstance(new, AttachedCapture) and new.pos == 1
@@ -412,7 +412,8 @@ def test_reroot_backprops_from_one_positions_loss(relu) -> None:
     assert [(n.id, n.grad) for n in capture.nodes] == before  # the original is untouched
     assert new.chains == [capture.chains[n.id] for n in kept]
     # its parameters: the copies in the graph, fresh ones (id -1) for the rest
-    wte = [p for row in state_dict["wte"] for p in row]
+    assert new.model.config is None and list(new.model.state_dict) == list(relu.state_dict)
+    wte = [p for row in new.model.state_dict["wte"] for p in row]
     assert all(p.id == -1 or new.nodes[p.id] is p for p in wte)
     # AND its backward pass is the script's own backward() from that node
     mine = relu.script_nodes[loss1.id]
@@ -436,7 +437,8 @@ def test_reroot_session_over_the_built_in_model(tokenizer) -> None:
     sub = reroot_session(session, node)
     assert sub.pos == 1 and sub.root.data == node.data and len(sub.nodes) < len(session.nodes)
     assert sub.attention(1) and all(len(w) == 2 for w in sub.attention(1)[0])
-    assert sub.model.config is model.config and sub.doc == "abc"
+    assert sub.model.config == model.config and sub.doc == "abc"
+    assert sub.backward.order[0] is sub.root
 
 
 def test_engine_attach_imports_no_ui() -> None:
