@@ -745,6 +745,7 @@ class AttachResult:
     run_seconds: float  # from the script's start to the chosen backward() call
     convert_seconds: float
     script_nodes: list = field(default_factory=list)  # the script's own objects, by node id
+    recorded: int = 0  # records held at the stop (pruning keeps about two steps' graphs)
 
     @property
     def state_dict(self) -> dict[str, list[list[Value]]]:
@@ -1065,6 +1066,7 @@ def attach_script(
         run_seconds=stop.at - started,
         convert_seconds=convert_seconds,
         script_nodes=script_nodes,
+        recorded=len(rec.nodes),
     )
 
 

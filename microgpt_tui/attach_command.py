@@ -137,6 +137,11 @@ def run_attach(argv: list[str]) -> int:
         sys.stdout.flush()
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head`
+        return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(args: AttachArgs) -> int:

@@ -21,6 +21,8 @@ import pytest
 
 from engine.attach import (
     AttachedCapture,
+    _lone_refcount,
+    _sweep,
     attach_script,
     binding_spans,
     parse_scope_vars,
@@ -141,6 +143,28 @@ def test_the_nth_backward_is_the_nth_training_step(capsys) -> None:
     assert result.backward_calls == 2
     BackwardPass(result.capture.root, result.capture.nodes).run_to_end()
     assert [n.grad for n in result.capture.nodes] == [u.grad for u in result.script_nodes]
+
+
+def test_records_of_dead_steps_are_dropped() -> None:
+    # GIVEN three training steps, captured at the third backward()
+    result = attach("microgpt_relu.py", "3", backward=3)
+    # THEN the records held are the parameters and about two steps' graphs, not three
+    graph = len(result.capture.nodes)
+    assert graph <= result.recorded < 2.2 * graph
+
+
+def test_sweep_keeps_what_someone_else_holds() -> None:
+    class Node:
+        def __init__(self, *children):
+            self._children = children
+
+    leaf, held = Node(), Node()
+    dead_root = Node(Node(leaf))  # the records are its only holders, and its child's
+    nodes = [leaf, held, dead_root._children[0], dead_root]
+    contexts = ["leaf", "held", "child", "root"]
+    del dead_root
+    kept_nodes, kept_contexts, _ = _sweep(nodes, contexts, _lone_refcount())
+    assert kept_contexts == ["leaf", "held"] and kept_nodes == [leaf, held]
 
 
 # -- provenance -------------------------------------------------------------------------
