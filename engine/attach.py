@@ -29,8 +29,10 @@ microgpt's module-level `for pos_id in range(n)` loop). The scope path is
 so a node made in `softmax`, called by `gpt` while `li == 0` and `h == 1`, for
 `pos_id == 3`, has the scope `pos3.layer0.head1.softmax`; one made in `gpt` itself
 there has `pos3.layer0.head1`; one made by `linear` in layer 0 has
-`pos3.layer0.linear`. The full chain of function names (`gpt › softmax`,
-outermost first) is kept per node as well (`AttachedCapture.chains`).
+`pos3.layer0.linear`; one made at module level with no scope variable (microgpt's
+mean of the position losses, after its loop) has `<module>`, as Python's tracebacks
+name that level. The full chain of function names (`gpt › softmax`, outermost
+first) is kept per node as well (`AttachedCapture.chains`).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ _OPS = {
 }
 
 SEPARATOR = " › "  # between function names in a call chain: `gpt › softmax`
+MODULE_SCOPE = "<module>"  # the scope of nodes made at module level outside the loops
 
 
 def parse_scope_vars(text: str) -> dict[str, str]:
@@ -634,7 +637,7 @@ def __init__({params}):
         ctx = self._contexts.get(key)
         if ctx is None:
             variables, names, chain = parts
-            scope = ".".join([p + t for p, t in variables] + list(names))
+            scope = ".".join([p + t for p, t in variables] + list(names)) or MODULE_SCOPE
             ctx = self._contexts[key] = (
                 code,
                 line,

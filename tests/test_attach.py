@@ -188,7 +188,7 @@ def test_scopes_follow_the_scripts_loops_and_functions(relu) -> None:
     assert "pos2.linear" in by_scope and "pos2.layer0.rmsnorm" in by_scope
     # module level inside `for pos_id`: the position's loss; after the loop: no position
     assert [n.label for n in by_scope["pos2"] if n.op == "log"] == [None]
-    assert relu.capture.root.scope == "" and chains[-1] == ""
+    assert relu.capture.root.scope == "<module>" and chains[-1] == ""
     positions = {n.scope.split(".")[0] for n in nodes if n.scope.startswith("pos")}
     assert positions == {f"pos{t}" for t in range(len(relu.capture.tokens) - 1)}
 
@@ -246,7 +246,7 @@ def test_scope_vars_replace_the_default_mapping() -> None:
     assert {"t2", "t2.linear", "t2.softmax"} <= scopes
     assert not any("layer" in s or "head" in s or s.startswith("pos") for s in scopes)
     result = attach("microgpt_relu.py", "1", scope_vars={})  # none: the function chain only
-    assert {"gpt", "gpt.softmax", "gpt.linear", "softmax", ""} <= {
+    assert {"gpt", "gpt.softmax", "gpt.linear", "softmax", "<module>"} <= {
         n.scope for n in result.capture.nodes
     }
 
