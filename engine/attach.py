@@ -41,6 +41,7 @@ import ast
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import time
 import traceback
@@ -400,6 +401,59 @@ def _lone_refcount() -> int:
     return _sweep([object()], [None], sys.maxsize)[2]
 
 
+# The instrumented `__init__`: the class's own, then the record of the new node. Its
+# own names get `_PREFIX` (below), so that none can clash with the class's parameters.
+_INIT_TEMPLATE = """
+def __init__({params}):
+    original({call})
+    try:
+        f = getframe(1)
+        op = method_ops.get(id(f.f_code), 0)
+        if op:  # made by an op method; `a / b` is `a * b**-1`: an op inside an op
+            s = f.f_back
+            st = frames.get(s)
+            if st is None:
+                if id(s.f_code) in method_ops:
+                    s = s.f_back
+                    st = frames.get(s)
+                if st is None:  # a new frame: from a known caller at a known place?
+                    p = s.f_back
+                    kid = frames.get(p)
+                    if kid is not None:
+                        kid = kid.kids.get(p.f_lasti)
+                    if kid is not None and kid[0] is s.f_code:
+                        st = kid[1]
+                        if len(frames) > 256:
+                            frames.clear()
+                        frames[s] = st
+                    else:
+                        st, s = state_of(s)
+        else:  # made by the script's own code
+            s = f
+            st = frames.get(s)
+            if st is None:
+                st, s = state_of(s)
+        lasti = s.f_lasti
+        ctx = st.static.get(lasti << 10 | op)
+        if ctx is None:
+            ctx = st.context(s, lasti, op)
+    except Exception:  # no script frame on the stack (a thread, an atexit hook)
+        ctx = UNKNOWN
+    append_node({me})
+    append_context(ctx)
+"""
+_PREFIX = "_microgpt_tui_"
+_INIT_NAMES = (
+    "original getframe method_ops frames state_of append_node append_context UNKNOWN "
+    "id len Exception f op s st p kid lasti ctx"
+).split()
+_INIT_SOURCE = re.sub(
+    r"(?<![.\w])(" + "|".join(_INIT_NAMES) + r")\b",
+    _PREFIX + r"\1",
+    re.sub(r"  # .*", "", _INIT_TEMPLATE),  # without the comments
+)
+
+
 class Recorder:
     """Instruments value classes and records every node they create, in creation order.
 
@@ -494,49 +548,15 @@ class Recorder:
             "append_node": self.nodes.append,
             "append_context": self.contexts.append,
             "UNKNOWN": _UNKNOWN_CONTEXT,
+            "id": id,
+            "len": len,
+            "Exception": Exception,
         }
         params, call, me = _forwarding(original)
-        source = f"""
-def __init__({params}):
-    original({call})
-    try:
-        f = getframe(1)
-        op = method_ops.get(id(f.f_code), 0)
-        if op:  # made by an op method; `a / b` is `a * b**-1`: an op inside an op
-            s = f.f_back
-            st = frames.get(s)
-            if st is None:
-                if id(s.f_code) in method_ops:
-                    s = s.f_back
-                    st = frames.get(s)
-                if st is None:  # a new frame: from a known caller at a known place?
-                    p = s.f_back
-                    kid = frames.get(p)
-                    if kid is not None:
-                        kid = kid.kids.get(p.f_lasti)
-                    if kid is not None and kid[0] is s.f_code:
-                        st = kid[1]
-                        if len(frames) > 256:
-                            frames.clear()
-                        frames[s] = st
-                    else:
-                        st, s = state_of(s)
-        else:  # made by the script's own code
-            s = f
-            st = frames.get(s)
-            if st is None:
-                st, s = state_of(s)
-        lasti = s.f_lasti
-        ctx = st.static.get(lasti << 10 | op)
-        if ctx is None:
-            ctx = st.context(s, lasti, op)
-    except Exception:  # no script frame on the stack (a thread, an atexit hook)
-        ctx = UNKNOWN
-    append_node({me})
-    append_context(ctx)
-"""
-        exec(compile(source, "<microgpt-tui attach>", "exec"), env)
-        init = env["__init__"]
+        source = _INIT_SOURCE.format(params=params, call=call, me=me)
+        namespace = {_PREFIX + name: value for name, value in env.items()}
+        exec(compile(source, "<microgpt-tui attach>", "exec"), namespace)
+        init = namespace["__init__"]
         init.__defaults__ = getattr(original, "__defaults__", None)
         init.__kwdefaults__ = getattr(original, "__kwdefaults__", None)
         init.__wrapped__ = original
@@ -664,12 +684,6 @@ def __init__({params}):
         return spaces
 
 
-_RESERVED = frozenset(
-    "original getframe method_ops frames state_of append_node append_context UNKNOWN "
-    "f op s st p kid lasti ctx".split()
-)
-
-
 def _forwarding(function) -> tuple[str, str, str]:
     """(parameters, call arguments, name of self) of a wrapper that passes all on to `function`.
 
@@ -690,7 +704,7 @@ def _forwarding(function) -> tuple[str, str, str]:
     star = False
     for p in parameters:
         name = p.name
-        if name in _RESERVED:
+        if name.startswith(_PREFIX):
             return generic
         default = "=None" if p.default is not p.empty else ""
         if p.kind is p.POSITIONAL_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD:

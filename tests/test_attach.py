@@ -251,6 +251,40 @@ def test_scope_vars_replace_the_default_mapping() -> None:
     }
 
 
+def test_any_init_signature_is_kept(tmp_path) -> None:
+    # GIVEN a value class whose __init__ has parameters named like the wrapper's own
+    # locals would be (op, id, f, ...), keyword-only ones, and a self not called self
+    script = tmp_path / "sig.py"
+    script.write_text(
+        "class Value:\n"
+        "    def __init__(me, data, children=(), local_grads=(), op='', f=0, *, id=None):\n"
+        "        me.data, me.grad, me.op, me.id = data, 0, op, id\n"
+        "        me._children, me._local_grads = children, local_grads\n"
+        "    def __add__(me, o):\n"
+        "        return Value(me.data + o.data, (me, o), (1, 1), op='+', id=1)\n"
+        "    def __mul__(me, o):\n"
+        "        return Value(me.data * o.data, (me, o), (o.data, me.data), '*', 2)\n"
+        "    def backward(me):\n"
+        "        pass\n"
+        "a, b = Value(2.0), Value(3.0)\n"
+        "loss = a * b + a\n"
+        "loss.backward()\n"
+    )
+    result = attach_script(str(script))
+    nodes = result.capture.nodes
+    assert [(n.op, n.label) for n in nodes] == [
+        ("const", "a"), ("const", "b"), ("*", None), ("+", "loss")
+    ]  # fmt: skip
+    assert [(u.op, u.id) for u in result.script_nodes] == [
+        ("", None),
+        ("", None),
+        ("*", None),
+        ("+", 1),
+    ]
+    BackwardPass(result.capture.root, nodes).run_to_end()
+    assert [n.grad for n in nodes] == [4.0, 2.0, 1, 1]
+
+
 def test_parse_scope_vars() -> None:
     assert parse_scope_vars("pos_id=pos, li=layer,h=head") == {
         "pos_id": "pos",
