@@ -42,7 +42,7 @@ from engine.workspace import DEFAULT_SEED, Workspace, open_workspace, to_checkpo
 PROG = "microgpt-tui"
 DEFAULT_OUT = "microgpt.ckpt.json"  # train's checkpoint, in the current directory
 DEFAULT_STEPS = 1000  # microgpt's num_steps
-SUBCOMMANDS = ("debug", "train", "sample", "grads", "export")
+SUBCOMMANDS = ("debug", "train", "sample", "grads", "export", "attach")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,7 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="a title above the graph")
     p.add_argument("--max-nodes", type=_positive_int, default=1000, help="refuse more (1000)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds for dot (60)")
+    _add_attach_help(sub)
     return parser
+
+
+def _add_attach_help(sub: argparse._SubParsersAction) -> None:
+    """`attach` parses its own arguments (the script's come after SCRIPT); listed for --help."""
+    sub.add_parser(
+        "attach",
+        help="debug your own microgpt-style script: SCRIPT [ARGS...] [--backward N] "
+        "[--scope-vars MAP] [--grads --json]",
+        add_help=False,
+    )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -498,8 +509,13 @@ def run_grads(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
+        if argv[:1] == ["attach"]:
+            from microgpt_tui.attach_command import run_attach
+
+            return run_attach(argv[1:])
+        args = parse_args(argv)
         return run(args)
     except InputError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
