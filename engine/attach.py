@@ -321,15 +321,19 @@ def _extend(parts: _Parts, info: _CodeInfo, own: tuple[tuple[str, str], ...]) ->
 class _FrameState:
     """A live script frame's caller parts (fixed while it runs) and its contexts by line."""
 
-    __slots__ = ("rec", "info", "code", "parent_parts", "static", "parts_by_line", "kids")
+    __slots__ = ("rec", "info", "code", "parent_parts", "static", "exact", "parts_by_line", "kids")
 
     def __init__(self, rec: Recorder, info: _CodeInfo, code, parent_parts: _Parts) -> None:
         self.rec = rec
         self.info = info
         self.code = code
         self.parent_parts = parent_parts
-        # (instruction offset << 10 | op) -> context, for lines without variables of their own
+        # instruction offset -> the context of the nodes an op method called from there
+        # makes: the hot path's cache, checked against the method's code (`ctx[5]`)
         self.static: dict[int, tuple] = {}
+        # (instruction offset, id(creator code)) -> context, for lines without variables
+        # of their own: every context of this state that is the same every time
+        self.exact: dict[tuple[int, int], tuple] = {}
         self.parts_by_line: dict[int, _Parts] = {}  # for lines without own variables
         # the caller's instruction offset -> (code, state) of the frame it calls from there
         self.kids: dict[int, tuple] = {}
@@ -349,12 +353,12 @@ class _FrameState:
                 own.append((prefix, _value_text(value)))
         return _extend(self.parent_parts, self.info, tuple(own))
 
-    def context(self, frame: types.FrameType, lasti: int, op: int) -> tuple:
-        """The context of a node made by op `op` in `frame` at instruction `lasti`."""
+    def context(self, frame: types.FrameType, lasti: int, op: int, creator) -> tuple:
+        """The context of a node made by `creator` (op `op`) in `frame` at `lasti`."""
         line = frame.f_lineno
-        ctx = self.rec.context(self.code, line, self.parts_at(frame, line), op)
+        ctx = self.rec.context(self.code, line, self.parts_at(frame, line), op, creator)
         if not self.info.vars_at(line):  # no variables of its own: the same every time
-            self.static[lasti << 10 | op] = ctx
+            self.exact[(lasti, id(creator))] = ctx
         return ctx
 
 
@@ -370,7 +374,7 @@ class _Stop:
 
 
 # The context of a node made where no script frame is on the stack (a thread, atexit).
-_UNKNOWN_CONTEXT = (None, 0, "", "", "")
+_UNKNOWN_CONTEXT = (None, 0, "", "", "", None)
 
 
 def _sweep(nodes: list, contexts: list, baseline: int) -> tuple[list, list, int]:
@@ -407,45 +411,33 @@ _INIT_TEMPLATE = """
 def __init__({params}):
     original({call})
     try:
-        f = getframe(1)
-        op = method_ops.get(id(f.f_code), 0)
-        if op:  # made by an op method; `a / b` is `a * b**-1`: an op inside an op
-            s = f.f_back
+        f = getframe(1)  # the op method that made the node (or the script's own code)
+        s = f.f_back  # the script's frame that called the op
+        st = frames.get(s)
+        if st is not None:
+            ctx = st.static.get(s.f_lasti)
+            if ctx is None or ctx[5] is not f.f_code:
+                st = frames.get(f)  # made directly by the script's code in f?
+                ctx = st.static.get(f.f_lasti) if st is not None else None
+                if ctx is None or ctx[5] is not f.f_code:
+                    ctx = slow(f)
+        elif id(s.f_code) in method_ops:  # an op inside an op: `a / b` is `a * b**-1`
+            s = s.f_back
             st = frames.get(s)
-            if st is None:
-                if id(s.f_code) in method_ops:
-                    s = s.f_back
-                    st = frames.get(s)
-                if st is None:  # a new frame: from a known caller at a known place?
-                    p = s.f_back
-                    kid = frames.get(p)
-                    if kid is not None:
-                        kid = kid.kids.get(p.f_lasti)
-                    if kid is not None and kid[0] is s.f_code:
-                        st = kid[1]
-                        if len(frames) > 256:
-                            frames.clear()
-                        frames[s] = st
-                    else:
-                        st, s = state_of(s)
-        else:  # made by the script's own code
-            s = f
-            st = frames.get(s)
-            if st is None:
-                st, s = state_of(s)
-        lasti = s.f_lasti
-        ctx = st.static.get(lasti << 10 | op)
-        if ctx is None:
-            ctx = st.context(s, lasti, op)
-    except Exception:  # no script frame on the stack (a thread, an atexit hook)
+            ctx = st.static.get(s.f_lasti) if st is not None else None
+            if ctx is None or ctx[5] is not f.f_code:
+                ctx = slow(f)
+        else:
+            ctx = slow(f)
+    except Exception:
         ctx = UNKNOWN
     append_node({me})
     append_context(ctx)
 """
 _PREFIX = "_microgpt_tui_"
 _INIT_NAMES = (
-    "original getframe method_ops frames state_of append_node append_context UNKNOWN "
-    "id len Exception f op s st p kid lasti ctx"
+    "original getframe frames method_ops slow append_node append_context UNKNOWN Exception id "
+    "f s st ctx"
 ).split()
 _INIT_SOURCE = re.sub(
     r"(?<![.\w])(" + "|".join(_INIT_NAMES) + r")\b",
@@ -542,15 +534,14 @@ class Recorder:
         env = {
             "original": original,
             "getframe": sys._getframe,
-            "method_ops": self.method_ops,
             "frames": self.frames,
-            "state_of": self._state_of,
+            "method_ops": self.method_ops,
+            "slow": self._context_of,
             "append_node": self.nodes.append,
             "append_context": self.contexts.append,
             "UNKNOWN": _UNKNOWN_CONTEXT,
-            "id": id,
-            "len": len,
             "Exception": Exception,
+            "id": id,
         }
         params, call, me = _forwarding(original)
         source = _INIT_SOURCE.format(params=params, call=call, me=me)
@@ -652,8 +643,40 @@ class Recorder:
         self.frames[f] = st
         return st, f
 
-    def context(self, code: types.CodeType, line: int, parts: _Parts, op: int) -> tuple:
-        key = (id(code), line, parts, op)
+    def _context_of(self, f: types.FrameType) -> tuple:
+        """The context of a node made by frame `f`'s code: the hot path's way out.
+
+        `f` is an op method's frame (the node's op), or the script's own code making
+        a value directly. The site is the first script frame outside the methods.
+        """
+        creator = f.f_code
+        method_ops = self.method_ops
+        op = method_ops.get(id(creator), 0)
+        s = f
+        if op:
+            s = f.f_back
+            while id(s.f_code) in method_ops:  # an op inside an op: `a / b` is `a * b**-1`
+                s = s.f_back
+        st = self.frames.get(s)
+        if st is None:
+            st, s = self._state_of(s)
+            if st is None:
+                return _UNKNOWN_CONTEXT
+        lasti = s.f_lasti
+        ctx = st.static.get(lasti)
+        if ctx is not None and ctx[5] is creator:
+            return ctx  # an op inside an op, or a value made directly: seen here before
+        ctx = st.exact.get((lasti, id(creator)))
+        if ctx is None:
+            ctx = st.context(s, lasti, op, creator)
+            if st.exact.get((lasti, id(creator))) is not ctx:
+                return ctx  # a line with variables of its own: not cached
+        st.static[lasti] = ctx  # for the hot path, and for the start of this one
+        return ctx
+
+    def context(self, code: types.CodeType, line: int, parts: _Parts, op: int, creator) -> tuple:
+        """`(site code, line, scope, chain, op name, creator code)`, one object per kind."""
+        key = (id(code), line, parts, op, id(creator))
         ctx = self._contexts.get(key)
         if ctx is None:
             variables, names, chain = parts
@@ -664,6 +687,7 @@ class Recorder:
                 sys.intern(scope),
                 SEPARATOR.join(chain),
                 self.op_names[op],
+                creator,
             )
         return ctx
 
@@ -845,7 +869,7 @@ def _build(order: list[tuple[object, tuple]]) -> tuple[list[Value], list[str]]:
         kids = u._children  # type: ignore[attr-defined]
         if kids:
             children = tuple([built[id(c)] for c in kids])
-            op = ctx[4] or (ctx[0].co_name.strip("<>") if ctx[0] is not None else "op")
+            op = ctx[4] or (ctx[5].co_name.strip("<>") if ctx[5] is not None else "op")
         else:
             children, op = (), "const"
         node = Value(u.data, children, tuple(u._local_grads), op)  # type: ignore[attr-defined]
