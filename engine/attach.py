@@ -451,13 +451,18 @@ class Recorder:
 
     Records live beside the script's objects (they may use `__slots__`): `nodes[i]` is
     the i-th node created (kept alive) and `contexts[i]` its context, `(site code,
-    line, scope, chain, op)`, shared by the nodes one line makes in one scope. At
-    every `backward()` call the records of nodes the script no longer holds are
-    dropped, so a long run keeps at most about two steps' graphs.
+    line, scope, chain, op, creator code)`, shared by the nodes one method makes
+    from one instruction of one script frame. At every `backward()` call the records
+    of nodes the script no longer holds are dropped, so a long run keeps at most
+    about two steps' graphs.
 
-    The hot path (`__init__` below) costs a frame lookup and two dict lookups per
-    node; a frame seen for the first time, or a line with scope variables of its
-    own, takes the slow path (`_state_of`, `_FrameState.context`).
+    The hot path (`_INIT_TEMPLATE`) costs two frame attributes and two dict lookups
+    a node: the live script frame's state (`frames`), then the context cached for the
+    instruction it is at (`_FrameState.static`), checked against the method that
+    made the node. A frame seen for the first time, or a line with scope variables
+    of its own, takes the slow path (`_context_of`, `_state_of`). A frame's callers
+    are read once, when it is first seen: they cannot change while it runs (a
+    generator resumed from elsewhere is the exception, and keeps its first scope).
     """
 
     def __init__(
