@@ -6,9 +6,10 @@ timed from the first line (compiling is not counted, on either side) and stopped
 at the first `backward()` by a `backward` that raises, set on the value class as
 it is created (via `builtins.__build_class__`, so no op of the script is touched). With: the
 same run under `engine.attach.attach_script`, stopped at the same call, every node
-recorded with its op, line and scope. The target is a ratio of at most 1.5.
-Converting the captured graph into engine Values happens after the stop and is
-reported on its own.
+recorded with its op, line and scope. The target is a ratio of at most 1.5, as
+the script runs (Python's cycle collector on). Converting the captured graph into
+engine Values happens after the stop and is reported on its own; so is the ratio
+with the collector off in both runs, which shows the recording's own cost.
 
     .venv/bin/python benchmarks/bench_attach.py [SCRIPT [ARGS...]] [--repeat N]
 """
@@ -98,23 +99,39 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     ns = parser.parse_args()
     script = Path(ns.script).resolve()
-    plain, attached, converts = [], [], []
-    nodes = 0
-    for _ in range(ns.repeat):  # interleaved, so drift hits both alike
-        gc.collect()
-        plain.append(plain_run(script, ns.args))
-        gc.collect()
-        run, conv, nodes = attached_run(script, ns.args)
-        attached.append(run)
-        converts.append(conv)
-    p, a, c = statistics.median(plain), statistics.median(attached), statistics.median(converts)
-    ratio = a / p
     print(f"script: {script.relative_to(ROOT) if script.is_relative_to(ROOT) else script}")
-    print(f"graph: {nodes} nodes at the first backward(); median of {ns.repeat} runs")
-    print(f"plain,  first line -> backward(): {p * 1000:8.1f} ms")
-    print(f"attach, first line -> backward(): {a * 1000:8.1f} ms")
-    print(f"ratio: {ratio:.2f}x (target <= {TARGET}x) {'OK' if ratio <= TARGET else 'OVER'}")
-    print(f"converting the graph afterwards:  {c * 1000:8.1f} ms")
+    for collector in ("on", "off"):
+        plain, attached, converts = [], [], []
+        nodes = 0
+        for _ in range(ns.repeat):  # interleaved, so drift hits both alike
+            gc.collect()
+            if collector == "off":
+                gc.disable()
+            plain.append(plain_run(script, ns.args))
+            gc.enable()
+            gc.collect()
+            if collector == "off":
+                gc.disable()
+            run, conv, nodes = attached_run(script, ns.args)
+            gc.enable()
+            attached.append(run)
+            converts.append(conv)
+        p, a = statistics.median(plain), statistics.median(attached)
+        ratio = a / p
+        if collector == "on":
+            print(f"graph: {nodes} nodes at the first backward(); median of {ns.repeat} runs")
+            print(f"plain,  first line -> backward(): {p * 1000:8.1f} ms")
+            print(f"attach, first line -> backward(): {a * 1000:8.1f} ms")
+            verdict = "OK" if ratio <= TARGET else "OVER"
+            print(f"ratio: {ratio:.2f}x (target <= {TARGET}x) {verdict}")
+            c = statistics.median(converts)
+            print(f"converting the graph afterwards:  {c * 1000:8.1f} ms")
+        else:  # what the recording itself costs, without the collector's share in both runs
+            per_node = (a - p) / nodes * 1e9
+            print(
+                f"with the cycle collector off in both: plain {p * 1000:.1f} ms, "
+                f"attach {a * 1000:.1f} ms ({ratio:.2f}x, +{per_node:.0f} ns a node)"
+            )
 
 
 if __name__ == "__main__":
