@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -30,6 +31,7 @@ os.environ.setdefault("MICROGPT_TUI_OFFLINE", "1")
 
 _t = time.perf_counter()
 from textual.screen import Screen  # noqa: E402
+from textual.worker import WorkerCancelled  # noqa: E402
 
 from engine.workspace import default_model_path, open_workspace  # noqa: E402
 from microgpt_tui.app import DebuggerApp  # noqa: E402
@@ -57,7 +59,8 @@ def _instrument_painting() -> None:
 async def _settle(pilot) -> None:
     app = pilot.app
     for _ in range(10_000):
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a search superseded by the next
+            await app.workers.wait_for_complete()
         await pilot.pause()
         if not app.busy:
             await pilot.pause()

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer, LoadingIndicator, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from engine import value as engine_value
@@ -39,6 +40,7 @@ from microgpt_tui.screens.choose import Choice, ChooseScreen
 from microgpt_tui.screens.find import FindScreen
 from microgpt_tui.screens.goto import GoToScreen
 from microgpt_tui.screens.help import HelpScreen
+from microgpt_tui.screens.modal import DismissOnce
 from microgpt_tui.widgets import (
     AttentionView,
     CallStack,
@@ -84,6 +86,20 @@ class MovesDone(Message):
 
     session: DebugSession
     results: list[tuple[str, str, int]]  # (kind, name, nodes processed or 1/0)
+
+
+class _LoadingIndicator(LoadingIndicator):
+    """Textual's indicator, but not a place to start a text selection.
+
+    (A mouse press on the overlay a `loading` widget shows would otherwise start a
+    selection in a widget without a parent, and Textual 8 raises.)
+    """
+
+    ALLOW_SELECT = False
+
+
+class _CommandPalette(DismissOnce, CommandPalette):
+    """Textual's palette; a click queued behind the one that closed it is ignored."""
 
 
 def _recorded_nodes() -> int | None:
@@ -168,6 +184,9 @@ class DebuggerApp(App[int]):
 
     # -- layout ---------------------------------------------------------------------------
 
+    def get_loading_widget(self) -> LoadingIndicator:
+        return _LoadingIndicator()
+
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with TabbedContent(initial="debugger", id="tabs"):
@@ -211,6 +230,7 @@ class DebuggerApp(App[int]):
     def load(self, choice: Choice) -> None:
         """Build the session for `choice` in a worker; the screen stays live meanwhile."""
         self.loading = True
+        self.refresh_bindings()
         self._load_started = time.monotonic()
         self.query_one("#tabs").loading = True
         self._status(self._loading_note(choice))
@@ -272,6 +292,7 @@ class DebuggerApp(App[int]):
     def on_load_failed(self, message: LoadFailed) -> None:
         self.loading = False
         self.query_one("#tabs").loading = False
+        self.refresh_bindings()
         self.notify(message.error, title="Cannot open that", severity="error", timeout=8)
         self._status("" if self.session is not None else f"nothing to debug: {message.error}")
 
@@ -296,7 +317,8 @@ class DebuggerApp(App[int]):
             # (a graph captured from the user's own script may have no config: the
             # attention view cannot show it yet)
             self.query_one(AttentionView).show(session)
-        self.note = f"opened in {seconds:.1f} s" if seconds >= 0.5 else ""
+        self.note = self._opening_note(session)
+        self.refresh_bindings()  # the footer's keys were disabled while loading
         self.refresh_views(recentre=True)
         if reloaded:
             self.notify(
@@ -308,6 +330,15 @@ class DebuggerApp(App[int]):
     def busy(self) -> bool:
         """A session is being built or a move is running (tests and benchmarks wait on it)."""
         return self.loading or self._moving
+
+    @staticmethod
+    def _opening_note(session: DebugSession) -> str:
+        if session.phase != FORWARD or session.walk.position:
+            return ""
+        params = session.find_scope("params")
+        if params is None or not params.total:
+            return "s steps one node · b for backprop"
+        return f"the {params.total:,} parameters come first: o steps out of them · b for backprop"
 
     # -- moves -----------------------------------------------------------------------------
 
@@ -381,7 +412,7 @@ class DebuggerApp(App[int]):
                     else ": every grad is final"
                 )
             else:
-                self.note = f"{MOVE_NAMES[name]} processed {count:,} node{'s' * (count != 1)}"
+                self.note = f"{MOVE_NAMES[name]}: {count:,} node{'s' * (count != 1)} processed"
         if moved:
             self.inspected = None
             self.selected_scope = None
@@ -448,11 +479,26 @@ class DebuggerApp(App[int]):
         self.refresh_views(recentre=False)
 
     def _target_scope(self) -> str | None:
-        """The selected scope, else the cursor's scope."""
+        """The selected scope, else the scope the walk is in."""
         if self.selected_scope is not None:
             return self.selected_scope
-        node = cursor_node(self.session) if self.session else None
-        return node.scope if node is not None else None
+        return self._walk_scope() or None
+
+    def _walk_scope(self) -> str:
+        """Where the walk is: the last processed node's scope, parameters not counting.
+
+        (In the backward order a parameter sits between almost any two nodes; stepping
+        onto one does not leave the scope, as a debugger reading a global stays in its
+        function.) Before the first step, the next node's scope.
+        """
+        session = self.session
+        if session is None:
+            return ""
+        scope = session.walk.where()
+        if scope is None:
+            node = cursor_node(session)
+            scope = node.scope if node is not None else ""
+        return scope
 
     def action_focus_scope(self) -> None:
         session = self.session
@@ -577,7 +623,16 @@ class DebuggerApp(App[int]):
             return
         node = self._inspected_node()
         scope = self.selected_scope or (node.scope if node is not None else "")
-        self.push_screen(ExportScreen(session, node.id if node is not None else None, scope))
+
+        class Export(DismissOnce, ExportScreen):
+            """The export dialog, closed once however fast the keys and clicks come."""
+
+        self.push_screen(Export(session, node.id if node is not None else None, scope))
+
+    def action_command_palette(self) -> None:
+        """Textual's command palette, closed once however fast the clicks come."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(_CommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -638,7 +693,7 @@ class DebuggerApp(App[int]):
                 else ""
             )
             source.show_site(site, note)
-        scope = cursor.scope if cursor is not None else ""
+        scope = self._walk_scope()
         self.query_one(CallStack).show_scope(session, scope, self.selected_scope)
         self.query_one(ScopeTree).refresh_marks()
         graph = self.query_one(GraphView)

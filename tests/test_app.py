@@ -7,10 +7,12 @@ through a plain `loss.backward()`.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from engine.capture import Capture, capture_loss
 from engine.session import DebugSession
@@ -66,7 +68,8 @@ async def settle(pilot) -> None:
     for _ in range(1000):
         if not app.busy:  # (the panels are repainted when the mover reports, before it is idle)
             return
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a search superseded by the next
+            await app.workers.wait_for_complete()
         await pilot.pause()
     raise AssertionError("the app never became idle")
 
@@ -214,7 +217,7 @@ async def test_focus_key_toggles_and_breakpoint_stops_continue(data: Path) -> No
         await settle(pilot)
         session = app.session
         await press(pilot, "b", "s", "s", "s")
-        scope = session.walk.current.scope
+        scope = session.walk.where()
         await press(pilot, "F")
         assert session.focus == scope
         await press(pilot, "F")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+from microgpt_tui.screens.modal import Modal
 
 ALL_POSITIONS = "all"
 
@@ -41,7 +41,7 @@ def parse_position(text: str) -> tuple[int | None, bool]:
     return pos, False
 
 
-class ChooseScreen(ModalScreen[Choice | None]):
+class ChooseScreen(Modal[Choice | None]):
     """Three fields: document, position, checkpoint; enter or Open returns the choice."""
 
     BINDINGS = [Binding("escape", "dismiss", "Cancel")]

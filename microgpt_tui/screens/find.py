@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.css.query import NoMatches
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from engine.graph import ScopeNode
 from engine.session import DebugSession
+from microgpt_tui.screens.modal import Modal
 
 MAX_RESULTS = 200
 
@@ -61,7 +62,7 @@ def find_labels(
     return found
 
 
-class FindScreen(ModalScreen[Found | None]):
+class FindScreen(Modal[Found | None]):
     """A search box over scopes (and, unless `scopes_only`, node labels)."""
 
     BINDINGS = [
@@ -158,7 +159,10 @@ class FindScreen(ModalScreen[Found | None]):
             self.app.call_from_thread(self._show_results, text, scopes, nodes)
 
     def _show_results(self, text: str, scopes: list[ScopeNode], nodes: list[int]) -> None:
-        if not self.is_attached:
+        try:
+            results = self.query_one("#find-results", OptionList)
+            hint = self.query_one("#find-hint", Label)
+        except NoMatches:
             return  # dismissed while searching
         options: list[Option] = []
         for scope in scopes:
@@ -178,12 +182,10 @@ class FindScreen(ModalScreen[Found | None]):
                 (f"  {node.scope}", "$text-muted"),
             )
             options.append(Option(prompt, id=f"node:{node.id}"))
-        results = self.query_one("#find-results", OptionList)
         results.clear_options()
         results.add_options(options)
         if options:
             results.highlighted = 0
-        hint = self.query_one("#find-hint", Label)
         if not text and not self.scopes_only:
             hint.update("type to search; enter picks the highlighted result, ↓ to browse")
         elif not options:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+from microgpt_tui.screens.modal import Modal
 
 
-class GoToScreen(ModalScreen[int | None]):
+class GoToScreen(Modal[int | None]):
     """Asks for a node id in 0..count-1; enter returns it, escape returns None."""
 
     BINDINGS = [Binding("escape", "dismiss", "Cancel")]

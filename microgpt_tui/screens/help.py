@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Markdown
+from microgpt_tui.screens.modal import Modal
 
 HELP = """\
 # microgpt-tui: a debugger for one token of microgpt
@@ -77,7 +77,7 @@ backward phase, dimmed with `…` until every consumer has passed its share.
 """
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Modal[None]):
     """Keys and journeys; any of escape, `?` or `q` closes it."""
 
     BINDINGS = [

@@ -367,7 +367,7 @@ class GraphView(ScrollView, can_focus=True):
         if label:
             segments.append(Segment(label + " ", base + style("graph-view--label")))
         used = sum(len(s.text) for s in segments)
-        pad = max(1, 44 - used)
+        pad = max(1, 38 - used)  # values line up whatever the depth
         segments.append(Segment(" " * pad, base))
         dim = base + style("graph-view--dim")
         if value_known(session, node):

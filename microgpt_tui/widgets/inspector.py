@@ -23,7 +23,6 @@ from engine.session import BACKWARD, DebugSession
 from engine.value import Value
 from microgpt_tui.display import PENDING, node_name, num, value_known
 
-MIN_WIDTH, MIN_HEIGHT = 72, 40  # the virtual size most nodes fit in (see _update_size)
 MAX_TERMS = 500  # chain-rule terms listed; a node with more says how many are left out
 
 Piece = tuple[
@@ -50,7 +49,6 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
     lines: list[Line] = []
     add = lines.append
 
-    add([(node_name(node), "title")])
     add([_key("scope"), (node.scope, "")])
     site = session.trace.site_of(node)
     if site is not None:
@@ -91,8 +89,7 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
         )
 
     if node._children:
-        add([])
-        add([("inputs", "bold"), ("  ∂this/∂input", "muted")])
+        add([("inputs", "title"), ("  ∂this/∂input", "muted")])
         for child, local in zip(node._children, node._local_grads):
             shown = num(child.data) if value_known(session, child) else PENDING
             add(
@@ -106,13 +103,12 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
         add([_key(""), ("a constant, wrapped as a leaf Value", "muted")])
 
     if backward:
-        add([])
         if node is session.root:
-            add([("received", "bold"), ("  nothing: backward() starts here", "muted")])
+            add([("received", "title"), ("  nothing: backward() starts here", "muted")])
         elif not terms:
-            add([("received", "bold"), ("  nothing yet from its consumers", "muted")])
+            add([("received", "title"), ("  nothing yet from its consumers", "muted")])
         else:
-            add([("received", "bold"), ("  ∂consumer/∂this × consumer grad", "muted")])
+            add([("received", "title"), ("  ∂consumer/∂this × consumer grad", "muted")])
             for term in terms[:MAX_TERMS]:
                 add(
                     [
@@ -123,8 +119,7 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
             if len(terms) > MAX_TERMS:
                 add([(f"  … and {len(terms) - MAX_TERMS} more", "muted")])
         if just_processed and node._children:
-            add([])
-            add([("passed on", "bold"), ("  by this step to its inputs", "muted")])
+            add([("passed on", "title"), ("  by this step to its inputs", "muted")])
             for child, local in zip(node._children, node._local_grads):
                 add(
                     [
@@ -135,8 +130,7 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
     else:
         n = session.consumers.count(node.id)
         if n:
-            add([])
-            add([("used by", "bold"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")])
+            add([("used by", "title"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")])
     return lines
 
 
@@ -188,8 +182,8 @@ class Inspector(ScrollView, can_focus=True):
         region = self.scrollable_content_region
         width = max((sum(len(text) for text, _ in line) for line in self.lines), default=0)
         size = Size(
-            max(width, region.width, self._grown.width, MIN_WIDTH),
-            max(len(self.lines), region.height, self._grown.height, MIN_HEIGHT),
+            max(width, region.width, self._grown.width),
+            max(len(self.lines), region.height, self._grown.height),
         )
         self._grown = size
         if size != self.virtual_size:

@@ -36,6 +36,9 @@ def short_path(filename: str) -> str:
     return "/".join(parts[-2:])
 
 
+GUTTER = 6  # "▶ 113 "
+
+
 class SourceView(ScrollView):
     """A read-only source file with one highlighted line (the current node's)."""
 
@@ -58,7 +61,7 @@ class SourceView(ScrollView):
         self.lines: tuple[Content, ...] = ()
         self.lineno: int | None = None  # 1-based, the highlighted line
         self.note: str = ""  # shown instead of code when a node has no source line
-        self._cache: dict[tuple, list[Segment]] = {}
+        self._cache: dict[tuple, Strip] = {}
 
     def show_site(self, site: SourceSite | None, note: str = "") -> None:
         """Highlight `site`'s line (scrolling it to the middle), or show `note` when None."""
@@ -96,16 +99,28 @@ class SourceView(ScrollView):
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
         self._scroll_to_line()
 
-    def _code_segments(self, index: int, width: int) -> list[Segment]:
-        """A line of highlighted code as segments, cached (the code never changes)."""
-        key = (index, width, self.app.theme)
+    def _code_strip(self, index: int) -> Strip:
+        """A whole line of highlighted code, cached (the code never changes)."""
+        key = (index, self.app.theme)
         cached = self._cache.get(key)
         if cached is None:
-            strips = Visual.to_strips(
-                self, self.lines[index], max(1, width - 6), 1, self.visual_style
-            )
-            cached = self._cache[key] = list(strips[0]) if strips else []
+            line = self.lines[index]
+            strips = Visual.to_strips(self, line, max(1, line.cell_length), 1, self.visual_style)
+            cached = self._cache[key] = strips[0] if strips else Strip([])
         return cached
+
+    def _shift(self, code_width: int) -> int:
+        """Columns of indentation to hide so that the highlighted line fits, if it can.
+
+        The model's innermost lines are indented 28 columns deep: in a narrow panel
+        the view slides left (every line alike, like scrolling) to show the code.
+        """
+        if self.lineno is None or not 0 < self.lineno <= len(self.lines):
+            return 0
+        text = self.lines[self.lineno - 1].plain
+        indent = len(text) - len(text.lstrip(" "))
+        overflow = len(text.rstrip()) - code_width
+        return max(0, min(indent - 4, overflow)) if overflow > 0 else 0
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -126,7 +141,9 @@ class SourceView(ScrollView):
             Segment(marker, base + self.get_component_rich_style("source-view--marker")),
             Segment(f"{index + 1:>4} ", gutter_style),
         ]
-        code = self._code_segments(index, width)
+        code_width = max(1, width - GUTTER)
+        shift = self._shift(code_width)
+        code = list(self._code_strip(index).crop(shift, shift + code_width))
         segments = gutter + code
         if line_style is not None:  # the highlight goes over the syntax colours
             segments = [Segment(text, (style or base) + line_style) for text, style, _ in segments]
