@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
+
 from microgpt_tui.screens.modal import Modal
 
 ALL_POSITIONS = "all"

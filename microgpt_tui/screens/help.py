@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
+
 from microgpt_tui.screens.modal import Modal
 
 HELP = """\

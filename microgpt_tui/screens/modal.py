@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen
 
-
 Result = TypeVar("Result")
 
 
