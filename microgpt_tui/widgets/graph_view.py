@@ -74,6 +74,8 @@ class GraphView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     GraphView {
         background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
         & > .graph-view--cursor { background: $block-cursor-blurred-background; }
         &:focus > .graph-view--cursor { background: $block-cursor-background; }
         & > .graph-view--current { color: $text-warning; text-style: bold; }
@@ -228,8 +230,8 @@ class GraphView(ScrollView, can_focus=True):
     def _update_size(self) -> None:
         # at least the visible height, so that small neighbourhoods never change the
         # virtual size (a change costs a layout of the whole screen)
-        region = self.scrollable_content_region
-        size = Size(region.width, max(len(self.rows), region.height))
+        room = self.container_size  # the content area, scrollbars or not
+        size = Size(room.width, max(len(self.rows), room.height))
         if size != self.virtual_size:
             self.virtual_size = size
         self.refresh()

@@ -177,15 +177,21 @@ class Inspector(ScrollView, can_focus=True):
         self.refresh()
 
     def _update_size(self) -> None:
-        # grows, never shrinks (until resized): after a few nodes the virtual size
-        # stops changing, and a change costs a layout of the whole screen
-        region = self.scrollable_content_region
+        # Content that fits gets no scrollbars; content that does not makes the
+        # virtual size grow, never shrink, so that stepping from node to node rarely
+        # changes it (a change costs a layout of the whole screen).
+        room = self.container_size  # the content area, scrollbars or not
         width = max((sum(len(text) for text, _ in line) for line in self.lines), default=0)
-        size = Size(
-            max(width, region.width, self._grown.width),
-            max(len(self.lines), region.height, self._grown.height),
-        )
-        self._grown = size
+        height = len(self.lines)
+        if width <= room.width and height <= room.height:
+            size = room
+        else:  # (not wider than what the vertical scrollbar leaves, unless needed)
+            narrower = room.width - self.styles.scrollbar_size_vertical
+            size = Size(
+                max(width, narrower, self._grown.width),
+                max(height, room.height, self._grown.height),
+            )
+            self._grown = size
         if size != self.virtual_size:
             self.virtual_size = size
 
