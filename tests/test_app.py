@@ -263,7 +263,8 @@ async def test_go_to_inspects_without_moving_the_cursor(data: Path) -> None:
         await pilot.press(*"5000", "enter")
         await settle(pilot)
         assert app.inspected == 5000 and app.session.walk.position == 2
-        assert "#5000" in inspector(app) and "inspecting #5000" in status(app)
+        assert "#5000" in str(app.query_one(Inspector).border_title)
+        assert "inspecting #5000" in status(app)
         assert app.query_one(GraphView).centre_id == 5000
         await press(pilot, "escape")
         assert app.inspected is None and "inspecting" not in status(app)
