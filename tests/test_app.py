@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from textual.widgets import TabbedContent
 from textual.worker import WorkerCancelled
 
 from engine.capture import Capture, capture_loss
@@ -21,6 +22,7 @@ from engine.value import Value
 from engine.workspace import Workspace, open_workspace
 from microgpt_tui import cli
 from microgpt_tui.app import DebuggerApp
+from microgpt_tui.commands import DebuggerCommands
 from microgpt_tui.display import cursor_node, num
 from microgpt_tui.widgets import GraphView, Inspector, ScopeTree, StatusLine
 from microgpt_tui.widgets.graph_view import MAX_DEPTH
@@ -43,13 +45,15 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
-def workspace(data: Path) -> Workspace:
-    return open_workspace(seed=42, data=str(data))
+def workspace(data: Path, **sizes: int) -> Workspace:
+    return open_workspace(seed=42, data=str(data), **sizes)
 
 
-def reference_grads(data: Path, doc: str = "emma", pos: int | None = None) -> list[float]:
+def reference_grads(
+    data: Path, doc: str = "emma", pos: int | None = None, **sizes: int
+) -> list[float]:
     """Every node's grad from a plain backward() on an identical, independent capture."""
-    ws = workspace(data)
+    ws = workspace(data, **sizes)
     tokens = ws.tokenizer.encode(doc)
     if pos is None:
         pos = min(ws.model.config.block_size, len(tokens) - 1) - 1
@@ -58,8 +62,8 @@ def reference_grads(data: Path, doc: str = "emma", pos: int | None = None) -> li
     return [node.grad for node in capture.nodes]
 
 
-def make_app(data: Path, **kwargs) -> DebuggerApp:
-    return DebuggerApp(workspace(data), cursor_blink=False, **kwargs)
+def make_app(data: Path, sizes: dict | None = None, **kwargs) -> DebuggerApp:
+    return DebuggerApp(workspace(data, **(sizes or {})), cursor_blink=False, **kwargs)
 
 
 async def settle(pilot) -> None:
@@ -184,8 +188,9 @@ async def test_backward_grads_when_reached_equal_plain_backward(data: Path) -> N
 
 async def test_head_focused_stepping_stops_only_inside_the_head(data: Path) -> None:
     head = "pos1.layer0.attn.head1"
-    expected = reference_grads(data, pos=1)
-    app = make_app(data, pos=1)
+    sizes = {"n_embd": 8, "n_head": 4}  # a small head: 37 nodes
+    expected = reference_grads(data, pos=1, **sizes)
+    app = make_app(data, sizes, pos=1)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         # b, then / to find the head, enter to select it, F to focus it
@@ -343,6 +348,11 @@ async def test_choosing_another_position_rebuilds_the_trace(data: Path) -> None:
         expected = reference_grads(data, pos=2)
         await press(pilot, "b", "c")
         assert [n.grad for n in app.session.nodes] == expected
+        # "all": the document's mean loss over every position
+        await press(pilot, "d")
+        app.screen.query_one("#pos").value = "all"
+        await press(pilot, "enter")
+        assert app.session.pos is None and "every position" in status(app)
 
 
 async def test_bad_choice_is_an_error_notification_and_keeps_the_session(data: Path) -> None:
@@ -400,6 +410,30 @@ async def test_command_palette_focuses_a_scope(data: Path) -> None:
         await press(pilot, "enter")
         await settle(pilot)
         assert app.session.focus == HEAD
+
+
+async def test_command_palette_offers_scopes_parameters_phases_and_documents(data: Path) -> None:
+    app = make_app(data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        provider = DebuggerCommands(app.screen)
+
+        async def hits(query: str) -> dict[str, object]:
+            return {str(hit.text): hit.command async for hit in provider.search(query)}
+
+        assert f"Focus scope {HEAD}" in await hits("focus head1")
+        assert f"Go to scope {HEAD}" in await hits("go to scope head1")
+        first = app.session.nodes[0]  # a parameter this graph uses
+        found = await hits(first.label)
+        found[f"Go to parameter {first.label}"]()
+        assert app.inspected == first.id
+        assert "Switch to the backward phase" in await hits("backward")
+        assert {"Choose document…", "Choose position…"} <= set(await hits("choose"))
+        assert "Export…" in await hits("export")
+        found = await hits("matrix layer0.attn_wq")
+        found["Go to parameter matrix layer0.attn_wq"]()
+        await settle(pilot)
+        assert app.query_one("#tabs", TabbedContent).active == "parameters"
 
 
 async def test_export_key_opens_export_or_says_it_is_not_available(data: Path) -> None:
