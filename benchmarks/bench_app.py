@@ -78,21 +78,28 @@ def _summary(samples: list[float]) -> str:
     )
 
 
-async def bench(title: str, options: dict, doc: str, pos: int | None, steps: int) -> None:
+async def bench(
+    title: str, options: dict, doc: str, pos: int | None, steps: int, *, target: bool = True
+) -> None:
+    """`target`: hold the first screen to the 1 s target (the default model's)."""
     print(f"\n{title}")
     started = time.perf_counter()
     workspace = open_workspace(**options)
     app = DebuggerApp(workspace, doc=doc, pos=pos, cursor_blink=False)
+    _painted[0] = 0.0
     async with app.run_test(size=SIZE) as pilot:
+        first_frame = _painted[0] - started  # the screen, with "tracing…" if it takes a while
         await _settle(pilot)
         first_screen = time.perf_counter() - started
         session = app.session
         assert session is not None
         ok = "ok" if first_screen <= FIRST_SCREEN_TARGET else "over the 1 s target"
+        if not target:
+            ok = "tracing a million nodes: no target, the screen stays live meanwhile"
         print(f"  {len(session.nodes):,} nodes, {workspace.source}")
         print(
-            f"  first screen {first_screen:.2f} s (session built in {app.load_seconds:.2f} s "
-            f"in a worker) [{ok}]"
+            f"  first frame {first_frame:.2f} s; first screen with the graph {first_screen:.2f} s "
+            f"(session built in {app.load_seconds:.2f} s in a worker) [{ok}]"
         )
 
         # pilot's own cost of one key press, for scale
@@ -165,6 +172,7 @@ async def main() -> None:
             "emma",
             2,
             args.steps,
+            target=False,
         )
 
 
