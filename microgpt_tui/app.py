@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.widgets import Footer, LoadingIndicator, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from engine import model as model_source
 from engine import value as engine_value
 from engine.errors import InputError
 from engine.session import BACKWARD, FORWARD, DebugSession, resolve_position
@@ -688,11 +689,9 @@ class DebuggerApp(App[int]):
         if node is not None:
             site = session.trace.site_of(node)
             note = (
-                "a parameter: GPT.init made it, no model line computes it"
-                if node.op == "param"
-                else ""
+                "a parameter: made by GPT.init, no line computes it" if node.op == "param" else ""
             )
-            source.show_site(site, note)
+            source.show_site(site, note, fallback=model_source.__file__)
         scope = self._walk_scope()
         self.query_one(CallStack).show_scope(session, scope, self.selected_scope)
         self.query_one(ScopeTree).refresh_marks()

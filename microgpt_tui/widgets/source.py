@@ -63,29 +63,47 @@ class SourceView(ScrollView):
         self.note: str = ""  # shown instead of code when a node has no source line
         self._cache: dict[tuple, Strip] = {}
 
-    def show_site(self, site: SourceSite | None, note: str = "") -> None:
-        """Highlight `site`'s line (scrolling it to the middle), or show `note` when None."""
+    def show_site(
+        self, site: SourceSite | None, note: str = "", *, fallback: str | None = None
+    ) -> None:
+        """Highlight `site`'s line (scrolling it to the middle).
+
+        Without a site (a parameter, say), no line is highlighted and `note` says why;
+        the file shown stays (or is `fallback` if none is shown yet).
+        """
         if site is None:
-            self.note = note
             self.lineno = None
-            self.border_subtitle = ""
+            self.border_subtitle = note
+            if self.filename is None and fallback is not None:
+                self._load(fallback)
+                self._set_size()
+            self.note = note if not self.lines else ""
             self.refresh()
             return
         self.note = ""
         if site.filename != self.filename:
-            self.filename = site.filename
-            self.lines = _source_lines(site.filename)
-            self._cache.clear()
-            self.border_title = short_path(site.filename)
+            self._load(site.filename)
         self.lineno = site.lineno
         self.border_subtitle = f"line {site.lineno}, in {site.function}()"
-        size = Size(self.scrollable_content_region.width, len(self.lines))
         self.refresh()
-        if size != self.virtual_size:  # a new file: scroll once it is laid out
-            self.virtual_size = size
+        if self._set_size():  # a new file: scroll once it is laid out
             self.call_after_refresh(self._scroll_to_line)
         else:
             self._scroll_to_line()
+
+    def _load(self, filename: str) -> None:
+        self.filename = filename
+        self.lines = _source_lines(filename)
+        self._cache.clear()
+        self.border_title = short_path(filename)
+
+    def _set_size(self) -> bool:
+        """Size the view to the file; True if that changed anything."""
+        size = Size(self.scrollable_content_region.width, len(self.lines))
+        if size == self.virtual_size:
+            return False
+        self.virtual_size = size
+        return True
 
     def _scroll_to_line(self) -> None:
         if self.lineno is None:
