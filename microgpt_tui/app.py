@@ -263,6 +263,8 @@ class DebuggerApp(App[int]):
         with self._build_lock:
             if worker.is_cancelled:
                 return
+            # what an earlier build froze (see below) may be collected again
+            gc.unfreeze()
             try:
                 workspace = self.workspace
                 if choice.checkpoint:
@@ -276,8 +278,9 @@ class DebuggerApp(App[int]):
                 )
                 # the lazy indexes, built here rather than on the UI thread's first look
                 _ = session.consumers, session.scopes
-                # the graph is acyclic (refcounting frees it): keep Python's cycle
-                # collector from re-scanning millions of nodes in the middle of a step
+                # The graph is acyclic (refcounting frees it): keep Python's cycle
+                # collector from re-scanning millions of nodes in the middle of a
+                # step. (Until the next build, it leaves alone all that exists now.)
                 gc.freeze()
             except InputError as error:
                 self.post_message(LoadFailed(str(error)))
