@@ -117,30 +117,70 @@ class DebuggerApp(App[int]):
     COMMANDS = App.COMMANDS | {DebuggerCommands}
 
     BINDINGS = [
-        Binding("s", "move('step')", "Step", tooltip="Process exactly one node"),
-        Binding("n", "move('step_over')", "Next", tooltip="Step over inner scopes"),
-        Binding("o", "move('step_out')", "Out", tooltip="Run to the end of the current scope"),
-        Binding("c", "move('cont')", "Cont", tooltip="Run to the next breakpoint or the end"),
-        Binding("p", "move('back')", "Back", tooltip="Undo the last move exactly"),
+        Binding(
+            "s", "move('step')", "Step", tooltip="Process exactly one node", id="debugger.step"
+        ),
+        Binding(
+            "n", "move('step_over')", "Next", tooltip="Step over inner scopes", id="debugger.next"
+        ),
+        Binding(
+            "o",
+            "move('step_out')",
+            "Out",
+            tooltip="Run to the end of the current scope",
+            id="debugger.out",
+        ),
+        Binding(
+            "c",
+            "move('cont')",
+            "Cont",
+            tooltip="Run to the next breakpoint or the end",
+            id="debugger.continue",
+        ),
+        Binding(
+            "p", "move('back')", "Back", tooltip="Undo the last move exactly", id="debugger.back"
+        ),
         Binding(
             "F",
             "focus_scope",
             "Focus",
             tooltip="Stop only inside the selected scope; again to clear",
+            id="debugger.focus",
         ),
-        Binding("B", "breakpoint", "Break", tooltip="Toggle a breakpoint on the selected scope"),
-        Binding("f", "phase('forward')", "Fwd", tooltip="The forward phase"),
-        Binding("b", "phase('backward')", "Bwd", tooltip="The backward phase"),
-        Binding("g", "goto", "Go to", tooltip="Inspect a node by id"),
-        Binding("slash", "find", "Find", key_display="/", tooltip="Find a scope or a label"),
-        Binding("d", "choose('doc')", "Doc", tooltip="Another document, position or checkpoint"),
-        Binding("e", "export", "Export", tooltip="Export with Graphviz"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("escape", "follow", "Follow cursor", show=False),
-        Binding("1", "tab('debugger')", "Debugger", show=False),
-        Binding("2", "tab('parameters')", "Parameters", show=False),
-        Binding("3", "tab('attention')", "Attention", show=False),
+        Binding(
+            "B",
+            "breakpoint",
+            "Break",
+            tooltip="Toggle a breakpoint on the selected scope",
+            id="debugger.breakpoint",
+        ),
+        Binding("f", "phase('forward')", "Fwd", tooltip="The forward phase", id="debugger.forward"),
+        Binding(
+            "b", "phase('backward')", "Bwd", tooltip="The backward phase", id="debugger.backward"
+        ),
+        Binding("g", "goto", "Go to", tooltip="Inspect a node by id", id="debugger.goto"),
+        Binding(
+            "slash",
+            "find",
+            "Find",
+            key_display="/",
+            tooltip="Find a scope or a label",
+            id="debugger.find",
+        ),
+        Binding(
+            "d",
+            "choose('doc')",
+            "Doc",
+            tooltip="Another document, position or checkpoint",
+            id="debugger.choose",
+        ),
+        Binding("e", "export", "Export", tooltip="Export with Graphviz", id="debugger.export"),
+        Binding("question_mark", "help", "Help", key_display="?", id="debugger.help"),
+        Binding("q", "quit", "Quit", id="debugger.quit"),
+        Binding("escape", "follow", "Follow cursor", show=False, id="debugger.follow"),
+        Binding("1", "tab('debugger')", "Debugger", show=False, id="debugger.tab.debugger"),
+        Binding("2", "tab('parameters')", "Parameters", show=False, id="debugger.tab.parameters"),
+        Binding("3", "tab('attention')", "Attention", show=False, id="debugger.tab.attention"),
     ]
 
     # actions that need a session and the main screen
