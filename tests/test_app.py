@@ -436,6 +436,24 @@ async def test_command_palette_offers_scopes_parameters_phases_and_documents(dat
         assert app.query_one("#tabs", TabbedContent).active == "parameters"
 
 
+async def test_focus_scope_picker_lists_scopes_and_focuses_the_chosen_one(data: Path) -> None:
+    app = make_app(data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_pick_focus()  # the palette's "Focus scope…"
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # the search runs in a worker
+        await pilot.pause()
+        results = app.screen.query_one("#find-results")
+        assert results.option_count > 10  # every scope, before typing anything
+        await pilot.press(*"attn.head1")
+        with contextlib.suppress(WorkerCancelled):  # each key supersedes the last search
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        await press(pilot, "enter")
+        assert app.session.focus == HEAD  # (earlier positions feed it keys and values only)
+
+
 async def test_export_key_opens_export_or_says_it_is_not_available(data: Path) -> None:
     app = make_app(data)
     messages: list[str] = []
