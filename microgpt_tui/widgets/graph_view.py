@@ -119,7 +119,7 @@ class GraphView(ScrollView, can_focus=True):
         rows: list[Row] = [
             Row(
                 "heading",
-                text=f"▲ used by {len(consumers)}"
+                text=f"▲ used by {len(consumers)}   (∂ = ∂consumer/∂this)"
                 if consumers
                 else "▲ used by nothing: this is the loss",
             )
@@ -131,7 +131,7 @@ class GraphView(ScrollView, can_focus=True):
         rows.append(
             Row(
                 "heading",
-                text=f"▼ computed from {len(node._children)}"
+                text=f"▼ computed from {len(node._children)}   (∂ = ∂this/∂input)"
                 if inputs
                 else "▼ a leaf: computed from nothing",
             )
