@@ -16,10 +16,11 @@ from textual.widgets import TabbedContent
 from textual.worker import WorkerCancelled
 
 from engine.capture import Capture, capture_loss
+from engine.checkpoint import save_checkpoint
 from engine.session import DebugSession
 from engine.trace import Trace
 from engine.value import Value
-from engine.workspace import Workspace, open_workspace
+from engine.workspace import Workspace, open_workspace, to_checkpoint
 from microgpt_tui import cli
 from microgpt_tui.app import DebuggerApp
 from microgpt_tui.commands import DebuggerCommands
@@ -353,6 +354,19 @@ async def test_choosing_another_position_rebuilds_the_trace(data: Path) -> None:
         app.screen.query_one("#pos").value = "all"
         await press(pilot, "enter")
         assert app.session.pos is None and "every position" in status(app)
+
+
+async def test_choosing_a_checkpoint_debugs_that_model(data: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "smaller.json"
+    save_checkpoint(checkpoint, to_checkpoint(workspace(data, n_embd=8, n_head=2)))
+    app = make_app(data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        app.screen.query_one("#checkpoint").value = str(checkpoint)
+        await press(pilot, "enter")
+        assert app.workspace.source == str(checkpoint)
+        assert app.session.model.config.n_embd == 8 and str(checkpoint) in status(app)
 
 
 async def test_bad_choice_is_an_error_notification_and_keeps_the_session(data: Path) -> None:
