@@ -18,7 +18,6 @@ before SCRIPT ends our options, for a script whose name starts with `-`.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,26 +202,9 @@ def print_grads(result, doc: str, *, as_json: bool) -> int:
     if not grads:
         print("params  none found: the script keeps no dict of matrices of values in its variables")
         return 0
-    flat = [
-        (abs(g), g, f"{name}[{i}][{j}]")
-        for name, mat in grads.items()
-        for i, row in enumerate(mat)
-        for j, g in enumerate(row)
-    ]
-    nonzero = sum(1 for a, _, _ in flat if a)
-    print(f"params  {len(flat)}, {nonzero} with a nonzero gradient")
-    print("\nlargest |grad|:")
-    top = sorted(flat, key=lambda t: t[0], reverse=True)[:10]
-    width = max((len(label) for _, _, label in top), default=0)
-    for rank, (_, g, label) in enumerate(top, 1):
-        print(f"  {rank:2d}  {label:<{width}}  {g:+.6e}")
-    print("\nper matrix:            shape    max |grad|    norm")
-    for name, mat in grads.items():
-        values = [g for row in mat for g in row]
-        shape = f"{len(mat)}x{len(mat[0])}"
-        peak = max(abs(g) for g in values)
-        norm = math.sqrt(sum(g * g for g in values))
-        print(f"  {name:<18} {shape:>7}  {peak:.6e}  {norm:.6e}")
+    from microgpt_tui.cli import print_grads_table
+
+    print_grads_table(grads)
     return 0
 
 

@@ -485,6 +485,12 @@ def run_grads(args: argparse.Namespace) -> int:
     print(f"doc     {args.doc!r}: {what}")
     print(f"loss    {loss:.6f}")
     print(f"nodes   {nodes} (the loss depends on them, parameters and constants included)")
+    print_grads_table(grads)
+    return 0
+
+
+def print_grads_table(grads: dict[str, list[list[float]]]) -> None:
+    """The parameters' gradients for a person: the largest |grad|, then one line per matrix."""
     flat = [
         (abs(g), g, f"{name}[{i}][{j}]")
         for name, mat in grads.items()
@@ -505,7 +511,6 @@ def run_grads(args: argparse.Namespace) -> int:
         peak = max(abs(g) for g in values)
         norm = math.sqrt(sum(g * g for g in values))
         print(f"  {name:<18} {shape:>7}  {peak:.6e}  {norm:.6e}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
