@@ -12,7 +12,7 @@ from functools import cached_property
 from engine.capture import Capture, capture_loss
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.graph import Consumers, ScopeNode, scope_tree
+from engine.graph import Consumers, ScopeNode, find_scope, scope_tree
 from engine.model import GPT
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.value import Value
@@ -143,8 +143,6 @@ class DebugSession:
         return now_set
 
     def find_scope(self, path: str) -> ScopeNode | None:
-        from engine.graph import find_scope
-
         return find_scope(self.scopes, path)
 
     # -- what a node shows -------------------------------------------------------------

@@ -185,8 +185,17 @@ def doc_loss(state_dict, n_layer, n_head, block_size, tokens):
     return (1 / n) * sum(losses)
 
 
-def train(docs, seed=42, num_steps=1000, n_layer=1, n_embd=16, n_head=4, block_size=16,
-          num_samples=20, temperature=0.5):
+def train(
+    docs,
+    seed=42,
+    num_steps=1000,
+    n_layer=1,
+    n_embd=16,
+    n_head=4,
+    block_size=16,
+    num_samples=20,
+    temperature=0.5,
+):
     """microgpt's whole script: returns (per-step losses, samples, state_dict, uchars)."""
     random.seed(seed)
     docs = list(docs)
