@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import threading
 import time
 from collections import deque
@@ -33,6 +34,7 @@ from engine import model as model_source
 from engine import value as engine_value
 from engine.errors import InputError
 from engine.session import BACKWARD, FORWARD, DebugSession, resolve_position
+from engine.value import Value
 from engine.workspace import Workspace, open_workspace
 from microgpt_tui.commands import DebuggerCommands
 from microgpt_tui.display import cursor_node, node_name
@@ -175,6 +177,22 @@ class DebuggerApp(App[int]):
             id="debugger.choose",
         ),
         Binding("e", "export", "Export", tooltip="Export with Graphviz", id="debugger.export"),
+        Binding(
+            "r",
+            "root_here",
+            "Root here",
+            show=False,
+            tooltip="Backprop from the inspected node: a new session rooted there",
+            id="debugger.root_here",
+        ),
+        Binding(
+            "R",
+            "root_back",
+            "Previous root",
+            show=False,
+            tooltip="Back to the session before the last Root here",
+            id="debugger.root_back",
+        ),
         Binding("question_mark", "help", "Help", key_display="?", id="debugger.help"),
         Binding("q", "quit", "Quit", id="debugger.quit"),
         Binding("escape", "follow", "Follow cursor", show=False, id="debugger.follow"),
@@ -194,20 +212,35 @@ class DebuggerApp(App[int]):
         "export",
         "follow",
         "choose",
+        "root_here",
+        "root_back",
     }
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: Workspace | None,
         session: DebugSession | None = None,
         *,
         doc: str = "emma",
         pos: int | None = None,
         whole_document: bool = False,
         cursor_blink: bool = True,
+        source: str | None = None,
+        source_file: str | None = None,
     ) -> None:
+        """Debug `workspace`'s model, or only `session` when there is no workspace.
+
+        Without a workspace (a graph captured from the user's own script) `session`
+        is required and fixed: `d` cannot trace another document. `source` is what
+        the status line calls the model (default: the workspace's); `source_file`
+        the file the source panel shows for a node no line made (a parameter).
+        """
         super().__init__()
+        if workspace is None and session is None:
+            raise ValueError("DebuggerApp needs a workspace or a session")
         self.workspace = workspace
+        self.source = source if source is not None else (workspace.source if workspace else "")
+        self.source_file = source_file
         self.session: DebugSession | None = None
         self._initial_session = session
         self.choice = Choice(doc, pos, whole_document)
@@ -222,6 +255,13 @@ class DebuggerApp(App[int]):
         self._pending: deque[tuple[str, str]] = deque()  # queued moves for the mover thread
         self._moving = False  # a mover thread is running (set and cleared on the UI thread)
         self._parameter_ids: dict[str, int] | None = None
+        # "backprop from here": the sessions a Root here replaced, the latest last
+        self.previous_sessions: list[DebugSession] = []
+
+    @property
+    def captured(self) -> bool:
+        """Is this a fixed graph (the user's script) rather than the workspace's model?"""
+        return self.workspace is None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -331,6 +371,7 @@ class DebuggerApp(App[int]):
             )
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
+        self.previous_sessions.clear()  # another trace: the old roots go with the old one
         self._install(message.session, message.workspace, message.choice, message.seconds)
 
     def on_load_failed(self, message: LoadFailed) -> None:
@@ -341,11 +382,19 @@ class DebuggerApp(App[int]):
         self._status("" if self.session is not None else f"nothing to debug: {message.error}")
 
     def _install(
-        self, session: DebugSession, workspace: Workspace, choice: Choice, seconds: float
+        self,
+        session: DebugSession,
+        workspace: Workspace | None,
+        choice: Choice,
+        seconds: float,
+        *,
+        announce: bool = True,
     ) -> None:
-        reloaded = self.session is not None
+        reloaded = self.session is not None and announce
         self.session = session
         self.workspace = workspace
+        if workspace is not None:
+            self.source = workspace.source
         self.choice = choice
         self.load_seconds = seconds
         self.loading = False
@@ -357,10 +406,7 @@ class DebuggerApp(App[int]):
         self.query_one(GraphView).show(session)
         self.query_one(ScopeTree).show(session)
         self.query_one(ParametersView).show(session)
-        if getattr(session.model, "config", None) is not None:
-            # (a graph captured from the user's own script may have no config: the
-            # attention view cannot show it yet)
-            self.query_one(AttentionView).show(session)
+        self.query_one(AttentionView).show(session)  # (it says so when it has nothing to show)
         self.note = self._opening_note(session)
         self.refresh_bindings()  # the footer's keys were disabled while loading
         self.refresh_views(recentre=True)
@@ -573,6 +619,66 @@ class DebuggerApp(App[int]):
         self.note = ""
         self.refresh_views(recentre=True)
 
+    # -- backprop from here ------------------------------------------------------------------
+
+    def root_here(self, node: Value | None = None) -> DebugSession | None:
+        """Backprop from `node` (default: the inspected one): a session rooted there.
+
+        The new session holds `node` and what it depends on (copies: the current
+        session is kept as it stands, `R` comes back to it), starts in the backward
+        phase, and its full backward pass equals `node.backward()`'s in the script.
+        """
+        session = self.session
+        if session is None:
+            return None
+        if self._moving:
+            self.notify("A move is still running: root here once it is done.", severity="warning")
+            return None
+        node = node if node is not None else self._inspected_node()
+        if node is None:
+            return None
+        if node is session.root:
+            self.notify(f"{node_name(node)} is already the root.", title="Root here")
+            return None
+        from engine.attach import reroot_session
+
+        new = reroot_session(session, node)
+        new.set_phase(BACKWARD)
+        self.previous_sessions.append(session)
+        self._install(new, self.workspace, self.choice, 0.0, announce=False)
+        where = f" at pos {new.pos}" if new.pos is not None else ""
+        what = node.label or node.scope or node.op
+        self.note = f"backprop from #{node.id} ({what}{where}): R goes back"
+        self._refresh_status()
+        self.notify(
+            f"backprop from #{node.id} ({what}{where}): {len(new.nodes):,} nodes "
+            f"(of {len(session.nodes):,}); R goes back",
+            title="Root here",
+        )
+        return new
+
+    def root_back(self) -> DebugSession | None:
+        """Back to the session the last Root here replaced, as it was left."""
+        if not self.previous_sessions:
+            self.notify("No previous root: r roots the backward pass at a node.")
+            return None
+        if self._moving:
+            self.notify("A move is still running: go back once it is done.", severity="warning")
+            return None
+        session = self.previous_sessions.pop()
+        self._install(session, self.workspace, self.choice, 0.0, announce=False)
+        self.notify(
+            f"back to the root {node_name(session.root)} ({len(session.nodes):,} nodes)",
+            title="Previous root",
+        )
+        return session
+
+    def action_root_here(self) -> None:
+        self.root_here()
+
+    def action_root_back(self) -> None:
+        self.root_back()
+
     def on_node_selected(self, message: NodeSelected) -> None:
         """A node picked in the graph, the parameters or the attention: inspect it."""
         message.stop()
@@ -645,6 +751,15 @@ class DebuggerApp(App[int]):
             self.inspect_node(int(value))
 
     def action_choose(self, field: str = "doc") -> None:
+        if self.captured:
+            self.notify(
+                "This graph was captured from a script: there is no model here to trace "
+                "another document, position or checkpoint with. r roots the backward pass "
+                "at the inspected node instead.",
+                title="Cannot choose",
+                severity="warning",
+            )
+            return
         self.push_screen(
             ChooseScreen(
                 self.choice.doc,
@@ -667,11 +782,8 @@ class DebuggerApp(App[int]):
             return
         node = self._inspected_node()
         scope = self.selected_scope or (node.scope if node is not None else "")
-
-        class Export(DismissOnce, ExportScreen):
-            """The export dialog, closed once however fast the keys and clicks come."""
-
-        self.push_screen(Export(session, node.id if node is not None else None, scope))
+        # (ExportScreen closes once however fast the keys and clicks come: DismissOnce)
+        self.push_screen(ExportScreen(session, node.id if node is not None else None, scope))
 
     def action_command_palette(self) -> None:
         """Textual's command palette, closed once however fast the clicks come."""
@@ -707,7 +819,7 @@ class DebuggerApp(App[int]):
 
     def _status(self, note: str) -> None:
         status = self.query_one(StatusLine)
-        status.show(self.session, self.workspace.source, self.inspected, note)
+        status.show(self.session, self.source, self.inspected, note)
 
     def _refresh_status(self) -> None:
         self._status(self.note)
@@ -731,10 +843,14 @@ class DebuggerApp(App[int]):
         source = self.query_one(SourceView)
         if node is not None:
             site = session.trace.site_of(node)
-            note = (
-                "a parameter: made by GPT.init, no line computes it" if node.op == "param" else ""
-            )
-            source.show_site(site, note, fallback=model_source.__file__)
+            note = ""
+            if node.op == "param":
+                note = (
+                    "a parameter: no line computes it"
+                    if self.captured
+                    else "a parameter: made by GPT.init, no line computes it"
+                )
+            source.show_site(site, note, fallback=self.source_file or model_source.__file__)
         scope = self._walk_scope()
         self.query_one(CallStack).show_scope(session, scope, self.selected_scope)
         self.query_one(ScopeTree).refresh_marks()
@@ -758,7 +874,7 @@ class DebuggerApp(App[int]):
         active = self.query_one("#tabs", TabbedContent).active
         if active == "parameters":
             self.query_one(ParametersView).refresh_state()
-        elif active == "attention" and getattr(session.model, "config", None) is not None:
+        elif active == "attention":
             view = self.query_one(AttentionView)
             cursor = cursor_node(session)
             position = session.position_of(cursor) if cursor is not None else None
@@ -767,6 +883,36 @@ class DebuggerApp(App[int]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
+
+
+def session_app(
+    session: DebugSession, source_path: str | os.PathLike[str], *, cursor_blink: bool = True
+) -> DebuggerApp:
+    """The debugger on a session that has no workspace (a graph captured from a script).
+
+    The status line names `source_path` as the model, and the source panel shows it
+    for the nodes no line of it made (parameters).
+    """
+    path = os.fspath(source_path)
+    shown = os.path.relpath(path) if os.path.isabs(path) else path
+    if shown.startswith(".."):
+        shown = path
+    return DebuggerApp(
+        None,
+        session,
+        doc=session.doc,
+        pos=session.pos,
+        cursor_blink=cursor_blink,
+        source=f"script {shown}",
+        source_file=path,
+    )
+
+
+def run_session(session: DebugSession, source_path: str | os.PathLike[str]) -> int:
+    """`microgpt-tui attach SCRIPT`: debug a captured session; 0 when the user quits."""
+    app = session_app(session, source_path)
+    app.run()
+    return app.return_code or 0
 
 
 def run_debugger(args: argparse.Namespace) -> int:

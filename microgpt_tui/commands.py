@@ -54,16 +54,37 @@ class DebuggerCommands(Provider):
                 partial(app.action_move, "run_to_end"),
                 "Ignores focus and breakpoints",
             ),
-            ("Choose document…", partial(app.action_choose, "doc"), "Debug another document"),
             (
-                "Choose position…",
-                partial(app.action_choose, "pos"),
-                "Debug another position of this document",
+                "Root here: backprop from the inspected node",
+                app.action_root_here,
+                "A session rooted at it, e.g. one position's loss (r; R goes back)",
             ),
-            ("Choose checkpoint…", partial(app.action_choose, "checkpoint"), "Load another model"),
             ("Export…", app.action_export, "Export the selected scope or node with Graphviz (e)"),
             ("Help", app.action_help, "Keys, panels and journeys (?)"),
         ]
+        if app.previous_sessions:
+            actions.insert(
+                len(actions) - 2,
+                (
+                    "Back to the previous root",
+                    app.action_root_back,
+                    f"Before the last Root here (R): {len(app.previous_sessions)} to go back",
+                ),
+            )
+        if not app.captured:  # a graph captured from a script is fixed
+            actions[-2:-2] = [
+                ("Choose document…", partial(app.action_choose, "doc"), "Debug another document"),
+                (
+                    "Choose position…",
+                    partial(app.action_choose, "pos"),
+                    "Debug another position of this document",
+                ),
+                (
+                    "Choose checkpoint…",
+                    partial(app.action_choose, "checkpoint"),
+                    "Load another model",
+                ),
+            ]
         session = app.session
         if session is not None and session.focus:
             actions.insert(

@@ -23,12 +23,16 @@ from textual.worker import get_current_worker
 from engine.errors import InputError
 from engine.export import DEFAULT_MAX_NODES, FORMATS, THEMES, Exported, Selection, export
 from engine.session import DebugSession
+from microgpt_tui.screens.modal import DismissOnce
 
 KINDS = ("scope", "node", "overview")
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(DismissOnce, ModalScreen[Path | None]):
     """Choose a selection, a format and a file; Export writes it, Escape cancels.
+
+    It closes once however fast the keys and clicks come (a second escape, or a
+    click on Cancel queued behind the export that closed it, is ignored).
 
     `node_id` is the current node (highlighted in the picture), or None when
     there is none; `scope` the current scope path ("" for none). Prefilled: the

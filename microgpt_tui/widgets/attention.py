@@ -110,9 +110,24 @@ class AttentionView(ScrollView, can_focus=True):
     # -- state ------------------------------------------------------------------------
 
     @property
+    def unavailable(self) -> str:
+        """Why there is no attention to show for this session at all ("" if there is)."""
+        session = self.session
+        if session is None:
+            return ""
+        if getattr(session.model, "config", None) is None:
+            return (
+                "no attention view for a captured script (it needs the built-in model's "
+                "layout) · / head1 then F steps through one head"
+            )
+        if not session.tokens or session.tokenizer is None:
+            return "no attention view: this graph has no document"
+        return ""
+
+    @property
     def shown_position(self) -> int | None:
         """The position whose attention is shown."""
-        if self.session is None:
+        if self.session is None or self.unavailable:
             return None
         if self.position is not None:
             return self.position
@@ -191,6 +206,8 @@ class AttentionView(ScrollView, can_focus=True):
 
     def _title(self) -> Strip:
         session, pos = self.session, self.shown_position
+        if session is not None and self.unavailable:
+            return Strip([Segment(self.unavailable, self._component("attention--pending"))])
         if session is None or pos is None:
             return Strip([Segment("no session", self._component("attention--pending"))])
         here, target = session.token_text(pos)

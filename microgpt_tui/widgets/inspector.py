@@ -44,6 +44,18 @@ def _grad_style(x: float) -> str:
     return "negative" if x < 0 else "positive"
 
 
+def call_chain(session: DebugSession, node: Value) -> str:
+    """The script's functions on the stack when `node` was made (`gpt › softmax`), if known.
+
+    Only a graph captured from the user's own script keeps them ("" otherwise, and
+    for a node made at the script's top level).
+    """
+    chains = getattr(session.capture, "chains", None)
+    if not chains or not 0 <= node.id < len(chains) or session.nodes[node.id] is not node:
+        return ""
+    return chains[node.id]
+
+
 def describe(session: DebugSession, node: Value, *, just_processed: bool) -> list[Line]:
     """The inspector's lines for `node` (`just_processed`: the backward step just ran it)."""
     lines: list[Line] = []
@@ -60,7 +72,11 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
             ]
         )
     elif node.op == "param":
-        add([_key("source"), ("a parameter (GPT.init)", "muted")])
+        made = "the script's" if getattr(session.capture, "script", "") else "GPT.init"
+        add([_key("source"), (f"a parameter ({made})", "muted")])
+    chain = call_chain(session, node)
+    if chain:
+        add([_key("calls"), (chain, ""), ("  (the script's functions, outermost first)", "muted")])
 
     backward = session.phase == BACKWARD
     if value_known(session, node):

@@ -355,7 +355,7 @@ class ParametersView(Vertical):
         height: 1fr;
         & > #parameters-bar { height: 1; }
         & #parameters-matrix { width: 30; }
-        & #parameters-header { width: 1fr; padding: 0 1; color: $text-muted; }
+        & #parameters-header { width: 1fr; height: 1; padding: 0 1; color: $text-muted; }
         & > #parameters-body { height: 1fr; }
         & GradHeatmap { display: none; max-width: 60%; margin-left: 1; }
         &.-matrix GradHeatmap { display: block; }
@@ -589,7 +589,8 @@ class ParametersView(Vertical):
         if self.stale:
             parts.append("re-sorts when stepping pauses (R now)")
         parts.append("S sort · [ ] matrix · ⏎ inspect")
-        self.query_one("#parameters-header", Static).update(" · ".join(parts))
+        # (the header has a fixed size: a new text needs no layout of the screen)
+        self.query_one("#parameters-header", Static).update(" · ".join(parts), layout=False)
 
     # -- keys and messages ----------------------------------------------------------------
 
