@@ -210,13 +210,6 @@ def print_grads(result, doc: str, *, as_json: bool) -> int:
 
 def open_debugger(result) -> int:
     """Open the debugger on the captured graph, the script's source in the source panel."""
-    try:
-        from microgpt_tui.app import run_session
-    except ImportError:
-        print(
-            f"{PROG}: this build's debugger cannot open a captured graph yet "
-            "(microgpt_tui.app.run_session is missing); use --grads or --grads --json",
-            file=sys.stderr,
-        )
-        return 1
+    from microgpt_tui.app import run_session
+
     return run_session(result.session(), result.script)
