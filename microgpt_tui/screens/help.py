@@ -48,6 +48,8 @@ The backward order interleaves many scopes, so **focus** the head:
 - `g` go to a node by id: inspect it, the cursor stays (`esc` comes back)
 - `/` find a scope (`head1`, `mlp`) or a label (`probs`, `wte[4]`) or `#id`
 - `d` debug another document, position (or `all`) or checkpoint
+- `r` **root here**: backprop from the inspected node (e.g. one position's
+  loss) in a new session; `R` goes back to the previous root
 - `e` export the selected scope or node with Graphviz
 - `1` `2` `3` the debugger, parameters and attention tabs
 - `ctrl+p` the command palette: every scope, phase, document, theme…
