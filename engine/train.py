@@ -40,6 +40,7 @@ from engine.capture import paused_gc
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.model import GPT, document_loss, softmax
+from engine.value import Value
 
 DEFAULT_TEMPERATURE = 0.5  # microgpt's: in (0, 1], "creativity" of the samples
 
@@ -143,7 +144,9 @@ class Trainer:
 
         A Ctrl-C that arrives during the update is raised once the step is done.
         """
-        result, held = self._step()
+        loss = self._forward_backward()
+        with _HeldCtrlC() as held:  # a half-applied update would be a model of no step
+            result = self._update(loss)
         held.deliver()
         return result
 
@@ -154,49 +157,53 @@ class Trainer:
     ) -> list[StepResult]:
         """Train until `num_steps` or a stop request; the steps done, in order.
 
-        A Ctrl-C held back during an update is raised after that step's `on_step`,
-        so whatever `on_step` records (a log line) covers every completed step.
+        A Ctrl-C during a step's update or its `on_step` is held back and raised
+        after both, so whatever `on_step` records (a log line) covers every
+        completed step, and a completed step is always recorded.
         """
         self._stop = False
         done: list[StepResult] = []
         while self.state.step < self.state.num_steps:
             if self._stop or (should_stop is not None and should_stop()):
                 break
-            result, held = self._step()
-            done.append(result)
-            try:
+            loss = self._forward_backward()
+            with _HeldCtrlC() as held:
+                result = self._update(loss)
+                done.append(result)
                 if on_step is not None:
                     on_step(result)
-            finally:
-                held.deliver()
+            held.deliver()
         return done
 
-    def _step(self) -> tuple[StepResult, _HeldCtrlC]:
-        model, state, adam = self.model, self.state, self.adam
-        step = state.step
-        tokens = self.tokenizer.encode(self.docs[step % len(self.docs)])
-        params = model.params
+    def _forward_backward(self) -> Value:
+        """The loss of this step's document, with every parameter's grad (interruptible)."""
+        tokens = self.tokenizer.encode(self.docs[self.state.step % len(self.docs)])
         try:
             with paused_gc():  # the graph has no cycles: refcounting frees it
-                loss = document_loss(model, tokens)
+                loss = document_loss(self.model, tokens)
                 loss.backward()
         except BaseException:
-            for p in params:  # discard this step: no partial gradients left behind
+            for p in self.model.params:  # discard this step: no partial gradients left behind
                 p.grad = 0
             raise
+        return loss
+
+    def _update(self, loss: Value) -> StepResult:
+        """microgpt's Adam update from the grads `loss.backward()` left; the step is done."""
+        state, adam = self.state, self.adam
+        step = state.step
         lr_t = self.lr_at(step)
         beta1, beta2, eps_adam = adam.beta1, adam.beta2, adam.eps
         m, v = state.m, state.v
-        with _HeldCtrlC() as held:  # a half-applied update would be a model of no step
-            for i, p in enumerate(params):
-                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-                v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
-                m_hat = m[i] / (1 - beta1 ** (step + 1))
-                v_hat = v[i] / (1 - beta2 ** (step + 1))
-                p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
-                p.grad = 0
-            state.step = step + 1
-        return StepResult(step + 1, loss.data, lr_t), held
+        for i, p in enumerate(self.model.params):
+            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+            v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
+            m_hat = m[i] / (1 - beta1 ** (step + 1))
+            v_hat = v[i] / (1 - beta2 ** (step + 1))
+            p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+            p.grad = 0
+        state.step = step + 1
+        return StepResult(step + 1, loss.data, lr_t)
 
 
 class _HeldCtrlC:
