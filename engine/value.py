@@ -3,8 +3,10 @@
 An op is its forward value plus its local gradients (microgpt stores them as data,
 not closures), in exactly microgpt's order of float operations, so the same inputs
 give the same bits. Provenance (id, op, scope, label, source site) is a few more
-slots, filled in only while a `Trace` is recording; untraced, a node costs what
-microgpt's costs plus one check.
+slots, filled in only while a `Trace` is recording: then `Value.__init__` is
+swapped for `_recording_init`, so untraced code (training) runs microgpt's own
+constructor and pays nothing for provenance. The swap is process-wide: record
+one trace at a time, and not while another thread builds Values.
 """
 
 from __future__ import annotations
