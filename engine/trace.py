@@ -136,6 +136,11 @@ class Trace:
 _NULL_CONTEXT = nullcontext()
 
 
+def recording_trace() -> Trace | None:
+    """The Trace recording now, if any (a progress figure for a UI: `len(trace.nodes)`)."""
+    return _value._recording
+
+
 def scope(name: str):
     """`with scope('layer0.attn'):` — a scope of the recording Trace, or nothing."""
     trace = _value._recording

@@ -31,9 +31,9 @@ from textual.widgets import Footer, LoadingIndicator, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from engine import model as model_source
-from engine import value as engine_value
 from engine.errors import InputError
 from engine.session import BACKWARD, FORWARD, DebugSession, resolve_position
+from engine.trace import recording_trace
 from engine.value import Value
 from engine.workspace import Workspace, open_workspace
 from microgpt_tui.commands import DebuggerCommands
@@ -107,7 +107,7 @@ class _CommandPalette(DismissOnce, CommandPalette):
 
 def _recorded_nodes() -> int | None:
     """How many nodes the trace being recorded has so far (a progress figure), if any."""
-    trace = engine_value._recording
+    trace = recording_trace()
     return len(trace.nodes) if trace is not None else None
 
 
