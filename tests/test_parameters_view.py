@@ -4,7 +4,6 @@ with a heatmap of one matrix's gradient, driven through Pilot in a tiny host app
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -451,48 +450,49 @@ def big_session() -> SimpleNamespace:
     )
 
 
-async def test_two_hundred_thousand_parameters_mount_sort_and_scroll_quickly() -> None:
+async def until(pilot, condition, seconds: float = 10.0) -> bool:
+    """Poll `condition` while the app runs (a timer's work lands when the machine lets it)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()
+
+
+async def test_two_hundred_thousand_parameters_mount_sort_and_scroll() -> None:
+    # How fast this is belongs to benchmarks/bench_app.py; here, what it does at scale.
     big = big_session()
     n = len(big.model.params)
     assert n > 200_000
-    started = time.perf_counter()
     app = Host(big)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        mounted = time.perf_counter() - started
         view = app.query_one(ParametersView)
         plist = view.parameter_list
         assert len(plist.order) == n
         assert cells(screen_text(plist)[1])[0] == "wte[0][0]"
-        # sorting by |grad| is one Python sort
-        started = time.perf_counter()
+        # sorting by |grad| puts the largest first
         view.sort_by("grad")
         await pilot.pause()
-        sorted_in = time.perf_counter() - started
         assert plist.index.params[plist.order[0]] is max(
             big.model.params, key=lambda p: abs(p.grad)
         )
-        # scrolling renders only what is on screen
-        started = time.perf_counter()
+        # scrolling to the end shows the smallest |grad|
         for _ in range(10):
             await pilot.press("pagedown")
         await pilot.press("end")
         await pilot.pause()
-        scrolled = time.perf_counter() - started
         assert plist.cursor == n - 1
         last = plist.index.params[plist.order[-1]]
         visible = screen_text(plist)
         assert plist.index.name(plist.order[-1]) in visible[-1]
         assert abs(last.grad) == min(abs(p.grad) for p in big.model.params)
         # a step does not re-sort 200k rows at once: it marks the order stale ...
-        started = time.perf_counter()
         view.refresh_state()
-        refreshed = time.perf_counter() - started
         assert n > LARGE_VIEW and view.stale
         assert "re-sorts when stepping pauses" in str(view.query_one("#parameters-header").render())
         # ... and re-sorts once stepping pauses
-        await pilot.pause(0.6)
-        assert not view.stale
+        assert await until(pilot, lambda: not view.stale)
         # hidden (another tab), it waits until it is shown again
         view.display = False
         await pilot.pause()
@@ -500,14 +500,7 @@ async def test_two_hundred_thousand_parameters_mount_sort_and_scroll_quickly() -
         await pilot.pause(0.6)
         assert view.stale
         view.display = True
-        await pilot.pause()
-        await pilot.pause()
-        assert not view.stale
-    # generous bounds for two shared cores; the figures measured here are far lower
-    assert mounted < 5, mounted
-    assert sorted_in < 2, sorted_in
-    assert scrolled < 5, scrolled
-    assert refreshed < 0.05, refreshed
+        assert await until(pilot, lambda: not view.stale)
 
 
 async def test_random_keys_and_clicks_never_raise(session: DebugSession) -> None:
