@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from textual.command import CommandList
 from textual.widgets import TabbedContent
 from textual.worker import WorkerCancelled
 
@@ -420,7 +421,14 @@ async def test_command_palette_focuses_a_scope(data: Path) -> None:
         await settle(pilot)
         await press(pilot, "ctrl+p")
         await pilot.press(*f"focus scope {HEAD}")
-        await pilot.pause(0.5)  # the palette searches in the background
+        # the palette searches in the background: wait until the best hit is this one
+        for _ in range(200):
+            results = app.screen.query(CommandList)
+            if results and results.first().option_count:
+                best = str(results.first().get_option_at_index(0).prompt)
+                if "Focus scope" in best and HEAD in best:
+                    break
+            await pilot.pause(0.05)
         await press(pilot, "enter")
         await settle(pilot)
         assert app.session.focus == HEAD
