@@ -17,10 +17,10 @@ from rich.style import Style
 from textual import events
 from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from microgpt_tui.messages import NodeSelected
+from microgpt_tui.widgets.line_view import LineView
 
 if TYPE_CHECKING:
     from engine.session import DebugSession
@@ -50,7 +50,7 @@ class _Line:
     position: int | None  # None: the layer's heading
 
 
-class AttentionView(ScrollView, can_focus=True):
+class AttentionView(LineView, can_focus=True):
     """Each layer's and head's attention weights at one position, over positions 0..pos.
 
     The app calls `show(session)` for a new session, `refresh_state()` after every
@@ -89,7 +89,6 @@ class AttentionView(ScrollView, can_focus=True):
         self.session: DebugSession | None = None
         self.weights: list[list[list[Value]]] = []  # [layer][head][t]
         self._lines: list[_Line] = []
-        self._base_style: Style | None = None
 
     # -- the contract with the app ------------------------------------------------------
 
@@ -177,17 +176,6 @@ class AttentionView(ScrollView, can_focus=True):
         self.virtual_size = Size(self._line_width(), 1 + len(self._lines))
 
     # -- drawing ------------------------------------------------------------------------
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's own Rich style, looked up once per style change, not once per line."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._base_style = None
 
     def _component(self, name: str) -> Style:
         return self.base_style + self.get_component_rich_style(name)

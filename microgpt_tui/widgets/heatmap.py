@@ -23,8 +23,9 @@ from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from microgpt_tui.widgets.line_view import LineView
 
 if TYPE_CHECKING:
     from engine.session import DebugSession
@@ -64,7 +65,7 @@ class _Layout:
     lines: int  # grid lines (after the header lines)
 
 
-class GradHeatmap(ScrollView, can_focus=False):
+class GradHeatmap(LineView, can_focus=False):
     """The gradient of one parameter matrix as coloured cells, with a legend and sparse labels."""
 
     DEFAULT_CSS = """
@@ -107,7 +108,6 @@ class GradHeatmap(ScrollView, can_focus=False):
         self.scale = 0.0  # the largest |grad| in the matrix
         self._layout = _Layout(1, 2, 4, 0)
         self._styles: dict[tuple[int, int], Style] = {}
-        self._base_style: Style | None = None
 
     # -- what the parameters view calls ------------------------------------------------
 
@@ -183,17 +183,9 @@ class GradHeatmap(ScrollView, can_focus=False):
             self._styles[key] = style
         return style
 
-    @property
-    def base_style(self) -> Style:
-        """The widget's own Rich style, looked up once per style change, not once per line."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
-        self._base_style = None
 
     def _title(self) -> Strip:
         rows = len(self.matrix)

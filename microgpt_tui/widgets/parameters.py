@@ -25,13 +25,13 @@ from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Select, Static
 
 from microgpt_tui.messages import NodeSelected
 from microgpt_tui.widgets.heatmap import NEGATIVE, POSITIVE, GradHeatmap, in_graph
+from microgpt_tui.widgets.line_view import LineView
 
 if TYPE_CHECKING:
     from engine.session import DebugSession
@@ -123,7 +123,7 @@ class ParameterIndex:
         return max((abs(params[k].grad) for k in rows), default=0.0)
 
 
-class ParameterList(ScrollView, can_focus=True):
+class ParameterList(LineView, can_focus=True):
     """The rows of a view of the parameter index, one line each, with a cursor."""
 
     DEFAULT_CSS = """
@@ -187,18 +187,6 @@ class ParameterList(ScrollView, can_focus=True):
         self.index: ParameterIndex | None = None
         self.order: Sequence[int] = ()
         self.scale = 0.0  # the largest |grad| of the view, for the bars
-        self._base_style: Style | None = None
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's own Rich style, looked up once per style change, not once per line."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._base_style = None
 
     # -- data ---------------------------------------------------------------------------
 
