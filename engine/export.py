@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import graphviz
 
 from engine.errors import InputError
-from engine.graph import ScopeNode, in_scope, neighbourhood, scope_tree
+from engine.graph import ScopeNode, neighbourhood, nodes_in_scope, scope_tree
 from engine.value import Value
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def select(session: DebugSession, selection: Selection) -> Subgraph | Overview:
     if selection.kind == "scope":
         if session.find_scope(selection.scope) is None:
             raise InputError(unknown_scope_message(session, selection.scope))
-        nodes = [n for n in session.nodes if in_scope(n.scope, selection.scope)]
+        nodes = nodes_in_scope(session.nodes, selection.scope)
     elif selection.kind == "node":
         if selection.node_id is None:
             raise InputError("a node selection needs a node id")

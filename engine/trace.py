@@ -8,7 +8,7 @@ path is one interned string that every new node shares, so a node stays small.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -123,12 +123,6 @@ class Trace:
 
     def __iter__(self) -> Iterator[Value]:
         return iter(self.nodes)
-
-    def find(self, text: str) -> Iterable[Value]:
-        """Nodes whose label or scope contains `text`, in creation order."""
-        for node in self.nodes:
-            if (node.label is not None and text in node.label) or text in node.scope:
-                yield node
 
 
 # -- what the model calls: no-ops unless a Trace is recording ----------------------
