@@ -54,6 +54,7 @@ from pathlib import Path
 from engine.capture import Capture
 from engine.data import Tokenizer
 from engine.errors import InputError
+from engine.graph import scope_position
 from engine.trace import Trace
 from engine.value import Value, topological_order
 
@@ -1163,8 +1164,8 @@ def reroot(capture: Capture, node: Value, model=None) -> Capture:
         state_dict[name] = rows
     view = ModelView(state_dict, getattr(model, "config", None))
 
-    head = node.scope.split(".", 1)[0]
-    pos = int(head[3:]) if head.startswith("pos") and head[3:].isdigit() else capture.pos
+    pos = scope_position(node.scope)
+    pos = capture.pos if pos is None else pos
     root = copy_of[node.id]
     order = [copy_of[n.id] for n in reversed(topo)]  # backward_order(root)
     tokens = list(capture.tokens)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import graphviz
 
 from engine.errors import InputError
-from engine.graph import ScopeNode, neighbourhood, nodes_in_scope, scope_tree
+from engine.graph import ScopeNode, neighbourhood, nodes_in_scope, scope_position, scope_tree
 from engine.value import Value
 
 if TYPE_CHECKING:
@@ -400,10 +400,8 @@ def _tooltip(node: Value) -> str:
 def stub_text(node: Value) -> str:
     """A stub's one line: its label (or id and op), and the position it was computed at."""
     name = node.label or f"#{node.id} {OP_SYMBOLS.get(node.op, node.op)}"
-    head = node.scope.split(".", 1)[0]
-    if head.startswith("pos") and head[3:].isdigit():
-        return f"{name} · {head}"
-    return name
+    pos = scope_position(node.scope)
+    return name if pos is None else f"{name} · pos{pos}"
 
 
 class _Styler:

@@ -20,6 +20,14 @@ def in_scope(scope: str, prefix: str) -> bool:
     return scope == prefix or scope.startswith(prefix + ".") or prefix == ""
 
 
+def scope_position(scope: str) -> int | None:
+    """The position a scope path belongs to (`pos3.layer0.attn` -> 3), if any."""
+    head = scope.split(".", 1)[0]
+    if head.startswith("pos") and head[3:].isdigit():
+        return int(head[3:])
+    return None
+
+
 class Consumers:
     """Reverse edges: for each node id, the ids of the nodes computed from it.
 
@@ -54,8 +62,7 @@ def nodes_in_scope(nodes: Iterable[Value], prefix: str) -> list[Value]:
     """The nodes whose scope is `prefix` or inside it, in creation order ("" is every node)."""
     if not prefix:
         return list(nodes)
-    dotted = prefix + "."
-    return [n for n in nodes if n.scope == prefix or n.scope.startswith(dotted)]
+    return [n for n in nodes if in_scope(n.scope, prefix)]
 
 
 def neighbourhood(

@@ -12,7 +12,7 @@ from functools import cached_property
 from engine.capture import Capture, capture_loss
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.graph import Consumers, ScopeNode, find_scope, scope_tree
+from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.value import Value
@@ -161,10 +161,7 @@ class DebugSession:
 
     def position_of(self, node: Value) -> int | None:
         """The position a node was computed for, from its scope (`pos3...` -> 3)."""
-        head = node.scope.split(".", 1)[0]
-        if head.startswith("pos") and head[3:].isdigit():
-            return int(head[3:])
-        return None
+        return scope_position(node.scope)
 
     def attention(self, pos: int | None = None) -> list[list[list[Value]]]:
         """Attention weights at `pos`: [layer][head] -> one weight per cached position.

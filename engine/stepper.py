@@ -25,11 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from engine.graph import in_scope
 from engine.value import Value, backward_order
-
-
-def _inside(scope: str, prefix: str) -> bool:
-    return scope == prefix or scope.startswith(prefix + ".")
 
 
 @dataclass
@@ -121,7 +118,7 @@ class Walk:
         def entering(node: Value) -> bool:
             nonlocal previous
             hit = any(
-                _inside(node.scope, bp) and (previous is None or not _inside(previous.scope, bp))
+                in_scope(node.scope, bp) and (previous is None or not in_scope(previous.scope, bp))
                 for bp in breakpoints
             )
             if node.op != "param":
@@ -166,11 +163,9 @@ class Walk:
         """The index in `order` of the last node inside `scope` (-1 if there is none)."""
         end = self._scope_end.get(scope)
         if end is None:
-            order, dotted = self.order, scope + "."
+            order = self.order
             end = len(order) - 1
-            while end >= 0 and not (
-                order[end].scope == scope or order[end].scope.startswith(dotted)
-            ):
+            while end >= 0 and not in_scope(order[end].scope, scope):
                 end -= 1
             self._scope_end[scope] = end
         return end
@@ -209,7 +204,7 @@ class Walk:
             self._process(node, move)
             self.position += 1
             # `stop` sees every node (`cont` tracks the node before), focus or not
-            if stop(node) and (focus is None or _inside(node.scope, focus)):
+            if stop(node) and (focus is None or in_scope(node.scope, focus)):
                 break
         self._history.append(move)
         return self.position - move.start

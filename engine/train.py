@@ -139,17 +139,6 @@ class Trainer:
         """Stop at the next step boundary (safe to call from another thread)."""
         self._stop = True
 
-    def train_step(self) -> StepResult:
-        """One step of microgpt: forward, backward, Adam update of every parameter.
-
-        A Ctrl-C that arrives during the update is raised once the step is done.
-        """
-        loss = self._forward_backward()
-        with _HeldCtrlC() as held:  # a half-applied update would be a model of no step
-            result = self._update(loss)
-        held.deliver()
-        return result
-
     def run(
         self,
         on_step: Callable[[StepResult], None] | None = None,

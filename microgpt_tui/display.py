@@ -32,24 +32,6 @@ def value_known(session: DebugSession, node: Value) -> bool:
     return session.phase == BACKWARD or session.is_computed(node)
 
 
-def value_text(session: DebugSession, node: Value, digits: int = 4) -> str:
-    return num(node.data, digits) if value_known(session, node) else PENDING
-
-
-def grad_text(session: DebugSession, node: Value, digits: int = 4) -> str:
-    """A node's grad as the backward pass has it now ("" in the forward phase)."""
-    if session.phase != BACKWARD:
-        return ""
-    return num(node.grad, digits)
-
-
-def scope_relative(scope: str, base: str) -> str:
-    """`pos4.layer0.attn.head1.softmax` relative to `pos4.layer0.attn` is `…head1.softmax`."""
-    if base and scope.startswith(base + "."):
-        return "…" + scope[len(base) :]
-    return scope
-
-
 def cursor_node(session: DebugSession) -> Value | None:
     """The node the debugger is at: the one processed last, or the next one before any step."""
     walk = session.walk
