@@ -72,7 +72,7 @@ def capture_loss(model: GPT, tokens: list[int], pos: int | None = None) -> Captu
         for i, row in enumerate(mat):
             for j, p in enumerate(row):
                 trace.add_leaf(p, "param", "params", f"{name}[{i}][{j}]")
-    with paused_gc(), trace.recording():
+    with paused_gc(), trace.recording(number=False):  # keep_only numbers them
         if pos is None:
             root = document_loss(model, tokens)
         else:

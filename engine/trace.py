@@ -37,15 +37,23 @@ class Trace:
     # -- recording -------------------------------------------------------------
 
     @contextmanager
-    def recording(self) -> Iterator[Trace]:
-        """Record every Value created inside the block (traces do not nest)."""
+    def recording(self, *, number: bool = True) -> Iterator[Trace]:
+        """Record every Value created inside the block (traces do not nest).
+
+        At the end the nodes are numbered in creation order, unless `number` is
+        False because the caller will `keep_only` some of them (which numbers them).
+        """
         _value.start_recording(self)
         try:
             yield self
         finally:
             _value.stop_recording()
-            for i, node in enumerate(self.nodes):
-                node.id = i
+            if number:
+                self._number()
+
+    def _number(self) -> None:
+        for i, node in enumerate(self.nodes):
+            node.id = i
 
     @contextmanager
     def scoped(self, name: str) -> Iterator[None]:
@@ -68,7 +76,7 @@ class Trace:
         self.nodes.append(node)
 
     def keep_only(self, kept: Collection[Value]) -> None:
-        """Drop every node not in `kept` and renumber the rest in creation order.
+        """Drop every node not in `kept` and number the rest in creation order.
 
         `kept` must be recorded nodes (a root's ancestors), so equal sizes mean
         nothing is dropped. Used to keep just the nodes a loss depends on: what
@@ -76,15 +84,13 @@ class Trace:
         characters, the last layer's MLP at earlier positions, ...) would only
         clutter the graph.
         """
-        if len(kept) == len(self.nodes):
-            return  # nothing to drop: ids are already creation indices
-        keep = kept if isinstance(kept, (set, frozenset)) else set(kept)
-        self.nodes = [node for node in self.nodes if node in keep]
-        for i, node in enumerate(self.nodes):
-            node.id = i
-        self.vectors = {
-            key: vec for key, vec in self.vectors.items() if all(n in keep for n in vec)
-        }
+        if len(kept) != len(self.nodes):
+            keep = kept if isinstance(kept, (set, frozenset)) else set(kept)
+            self.nodes = [node for node in self.nodes if node in keep]
+            self.vectors = {
+                key: vec for key, vec in self.vectors.items() if all(n in keep for n in vec)
+            }
+        self._number()
 
     # -- labels -----------------------------------------------------------------
 
