@@ -5,7 +5,7 @@ not closures), in exactly microgpt's order of float operations, so the same inpu
 give the same bits. Provenance (id, op, scope, label, source site) is a few more
 slots, filled in only while a `Trace` is recording: then `Value.__init__` is
 swapped for `_recording_init`, so untraced code (training) runs microgpt's own
-constructor and pays nothing for provenance. The swap is process-wide: record
+constructor plus one store, the op. The swap is process-wide: record
 one trace at a time, and not while another thread builds Values.
 """
 
@@ -15,7 +15,7 @@ import math
 import sys
 
 # The recording Trace, or None. While a Trace records, `Value.__init__` is
-# `_recording_init` (installed by `start_recording`), so untraced code pays nothing.
+# `_recording_init` (installed by `start_recording`), so untraced code never runs it.
 _recording = None
 
 # Frames whose globals are this module's are the engine's own ops: the source site
