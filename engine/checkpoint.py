@@ -13,22 +13,25 @@ Floats are written with Python's repr, so a save/load round trip is bit-exact.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import stat
-import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.config import GPTConfig
 from engine.errors import InputError
+from engine.fs import read_regular, write_atomically
 
 FORMAT = "microgpt-tui.checkpoint"
 VERSION = 1
 CONFIG_KEYS = ("n_layer", "n_embd", "n_head", "block_size")
 TOP_LEVEL_KEYS = ("format", "version", "config", "vocab", "state_dict", "train")
+
+# The largest checkpoint read: ample for any model the scalar engine can train
+# (a 4-layer, 128-wide one is about 20 MB), and a bound on what a wrong file costs.
+MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024
 
 Matrix = list[list[float]]
 
@@ -69,29 +72,12 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
     except _Invalid as e:
         raise InputError(f"cannot write checkpoint to {shown}: {e}") from None
 
-    directory = os.path.dirname(os.path.abspath(shown))
-    name = os.path.basename(shown)
-    if not name:
-        raise InputError(f"cannot write checkpoint to {shown}: the path names a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise InputError(f"cannot write checkpoint to {shown}: {_reason(e)}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+    def fill(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, allow_nan=False)
             f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(shown))
-        os.replace(tmp, shown)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise InputError(f"cannot write checkpoint to {shown}: {_reason(e)}") from None
-        raise
-    _fsync_directory(directory)
+
+    write_atomically(path, fill, "checkpoint")
 
 
 def _to_json_object(ckpt: Checkpoint) -> dict[str, Any]:
@@ -114,32 +100,6 @@ def _to_json_object(ckpt: Checkpoint) -> dict[str, Any]:
     return data
 
 
-def _file_mode(path: str) -> int:
-    """Keep an existing file's permissions; a new checkpoint is readable by all (0o644)."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return 0o644
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable where the platform allows it (best effort)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _reason(e: OSError) -> str:
-    return e.strerror or str(e) or type(e).__name__
-
-
 # --- loading ------------------------------------------------------------------------------
 
 
@@ -151,15 +111,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     missing, extra or misshapen matrix, a non-finite or non-numeric weight, a bad `train`.
     """
     shown = os.fspath(path)
-    try:
-        with open(shown, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise InputError(f"checkpoint {shown} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"checkpoint {shown} is a directory, not a file") from None
-    except OSError as e:
-        raise InputError(f"cannot read checkpoint {shown}: {_reason(e)}") from None
+    raw = read_regular(shown, limit=MAX_CHECKPOINT_BYTES, what="checkpoint")
     try:
         return _parse(raw)
     except _Invalid as e:

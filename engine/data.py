@@ -8,9 +8,7 @@ download, or a list of names shipped in the package when offline.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import urllib.request
 from collections.abc import Iterable
 from importlib import resources
@@ -19,6 +17,7 @@ from pathlib import Path
 import platformdirs
 
 from engine.errors import InputError
+from engine.fs import read_regular, write_bytes_atomically
 
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt"
 DOWNLOAD_TIMEOUT = 5.0  # seconds
@@ -26,6 +25,7 @@ CACHE_DIR_ENV = "MICROGPT_TUI_CACHE_DIR"
 OFFLINE_ENV = "MICROGPT_TUI_OFFLINE"
 CACHE_FILE_NAME = "names.txt"
 FALLBACK_RESOURCE = "data/names_fallback.txt"
+MAX_DATA_BYTES = 64 * 1024 * 1024  # a names file is 0.2 MB; a bound on what a wrong file costs
 
 
 # --- documents ----------------------------------------------------------------------------
@@ -42,18 +42,13 @@ def read_docs(path: str | os.PathLike[str]) -> list[str]:
     Raises InputError if the file is missing, a directory, unreadable, not UTF-8 text, or
     holds no documents.
     """
+    raw = read_regular(path, limit=MAX_DATA_BYTES, what="data file")
     try:
-        # Text mode with universal newlines, as microgpt's plain open(path) gives.
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise InputError(f"data file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"data file {str(path)!r} is a directory, not a text file") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"data file {str(path)!r} is not UTF-8 text") from None
-    except OSError as e:
-        raise InputError(f"cannot read data file {str(path)!r}: {e.strerror or e}") from None
+    # universal newlines, as microgpt's plain open(path) reads the file
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     docs = parse_docs(text)
     if not docs:
         raise InputError(f"data file {str(path)!r} has no documents (every line is blank)")
@@ -121,24 +116,13 @@ def _fallback_names() -> list[str]:
 
 
 def _write_cache(cache: Path, raw: bytes) -> bool:
-    """Write the cache atomically (temp file + os.replace); False, and no file, on failure."""
-    tmp: str | None = None
+    """Write the cache atomically; False, and no file, on failure."""
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, cache)
-        return True
-    except BaseException as e:  # never leave a partial file behind, even on Ctrl-C
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(e, OSError):
-            return False
-        raise
+        write_bytes_atomically(cache, raw, "cache")
+    except (OSError, InputError):
+        return False
+    return True
 
 
 # --- the tokenizer ------------------------------------------------------------------------

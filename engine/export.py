@@ -17,12 +17,10 @@ from __future__ import annotations
 import difflib
 import html
 import os
-import secrets
 import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 import graphviz
 
 from engine.errors import InputError
+from engine.fs import check_writable, write_atomically
 from engine.graph import ScopeNode, neighbourhood, nodes_in_scope, scope_position, scope_tree
 from engine.value import Value
 
@@ -699,47 +698,6 @@ def dot_binary() -> str:
     return found
 
 
-def check_writable(path: Path) -> None:
-    """Fail early, in one line, if `path` cannot be written (before any rendering)."""
-    parent = path.parent
-    if path.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: it is a directory")
-    if not parent.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-
-
-def _temp_beside(path: Path) -> Path:
-    """Create an empty temporary file in `path`'s directory (normal permissions, umask applied)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as e:
-        raise InputError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
-    os.close(fd)
-    return tmp
-
-
-def _discard(tmp: Path) -> None:
-    try:
-        tmp.unlink()
-    except OSError:
-        pass
-
-
-def write_atomically(path: Path, fill: Callable[[Path], None]) -> None:
-    """Call `fill(tmp)` to write a temporary file beside `path`, then rename it over `path`.
-
-    If `fill` fails, the temporary file is removed and `path` is left as it was.
-    """
-    tmp = _temp_beside(path)
-    try:
-        fill(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        _discard(tmp)
-        raise
-
-
 def render_source(
     source: str,
     path: str | os.PathLike[str],
@@ -750,7 +708,6 @@ def render_source(
     what: str = "the graph",
 ) -> Path:
     """Write DOT `source` to `path` as `fmt`, running `dot` under `timeout` seconds for images."""
-    path = Path(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     check_writable(path)
@@ -759,11 +716,7 @@ def render_source(
         def fill(tmp: Path) -> None:
             tmp.write_text(source, encoding="utf-8")
 
-        try:
-            write_atomically(path, fill)
-        except OSError as e:
-            raise InputError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
-        return path
+        return write_atomically(path, fill)
 
     binary = dot_binary()
     command = [binary, f"-T{fmt}"]
@@ -793,11 +746,7 @@ def render_source(
         if tmp.stat().st_size == 0:
             raise InputError(f"Graphviz's dot wrote nothing for {what}")
 
-    try:
-        write_atomically(path, fill)
-    except OSError as e:
-        raise InputError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
-    return path
+    return write_atomically(path, fill)
 
 
 def too_many_message(
