@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from engine.capture import capture_loss
 from engine.checkpoint import save_checkpoint
 from engine.data import load_docs
 from engine.errors import InputError
+from engine.fs import check_writable
 from engine.session import resolve_position
 from engine.train import (
     StepResult,
@@ -209,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """`train`: microgpt's training loop with a progress bar, a checkpoint and samples."""
     out = args.out or DEFAULT_OUT
-    _check_checkpoint_writable(out)
+    check_writable(out, "checkpoint")
     run = _prepare_training(args)
     trainer = run.trainer
     log = _open_log(args.log) if args.log else None
@@ -353,22 +352,6 @@ def _save_training(path: str, run: _TrainingRun, last_loss: float | None) -> Non
         last_loss=last_loss,
     )
     save_checkpoint(path, to_checkpoint(run.ws, train))
-
-
-def _check_checkpoint_writable(path: str) -> None:
-    """Fail before training, not after, if the checkpoint could not be saved."""
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"cannot write checkpoint to {path}: it is a directory")
-    directory = target.parent
-    if not directory.is_dir():
-        raise InputError(f"cannot write checkpoint to {path}: no directory {str(directory)!r}")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise InputError(f"cannot write checkpoint to {path}: {e.strerror or e}") from None
 
 
 def _open_log(path: str) -> TextIO:
