@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GPTConfig
+from engine.data import check_vocab
 from engine.errors import InputError
 from engine.fs import read_regular, write_atomically
 
@@ -184,13 +185,10 @@ def _parse_config(config: Any) -> GPTConfig:
 
 
 def _check_vocab(vocab: Any) -> None:
-    if not isinstance(vocab, str) or not vocab:
-        raise _Invalid(f"vocab must be a non-empty string of characters, got {vocab!r}")
-    if "\n" in vocab:
-        raise _Invalid("vocab must not contain a newline")
-    repeated = sorted({ch for ch in vocab if vocab.count(ch) > 1})
-    if repeated:
-        raise _Invalid(f"vocab has repeated characters {''.join(repeated)!r}")
+    try:
+        check_vocab(vocab, "vocab")
+    except InputError as e:
+        raise _Invalid(str(e)) from None
 
 
 def _check_state_dict(state_dict: Any, config: GPTConfig, vocab: str) -> dict[str, Matrix]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import urllib.request
+from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -128,6 +129,25 @@ def _write_cache(cache: Path, raw: bytes) -> bool:
 # --- the tokenizer ------------------------------------------------------------------------
 
 
+def check_vocab(vocab: object, noun: str = "vocabulary") -> None:
+    """Raise InputError unless `vocab` is a usable `uchars` string (checkpoints, tokenizers).
+
+    Non-empty, no newline (documents are lines), no repeats (ids must be unique), and
+    every character encodable (a lone surrogate could never be printed or saved).
+    """
+    if not isinstance(vocab, str) or not vocab:
+        raise InputError(f"{noun} must be a non-empty string of characters, got {vocab!r}")
+    if "\n" in vocab:
+        raise InputError(f"{noun} must not contain a newline")
+    counts = Counter(vocab)
+    repeated = sorted(ch for ch, n in counts.items() if n > 1)
+    if repeated:
+        raise InputError(f"{noun} has repeated characters {''.join(repeated)!r}")
+    bad = [ch for ch in vocab if 0xD800 <= ord(ch) <= 0xDFFF]
+    if bad:
+        raise InputError(f"{noun} has a lone surrogate {bad[0]!r}, not a character")
+
+
 class Tokenizer:
     """microgpt's character tokenizer: ids 0..len(uchars)-1 are characters, BOS is the last.
 
@@ -139,17 +159,7 @@ class Tokenizer:
     BOS_TEXT = "<BOS>"
 
     def __init__(self, vocab: str) -> None:
-        if not isinstance(vocab, str):
-            raise InputError(f"vocabulary must be a string, got {type(vocab).__name__}")
-        if not vocab:
-            raise InputError("vocabulary is empty: there are no characters to tokenize")
-        if "\n" in vocab:
-            raise InputError("vocabulary must not contain a newline")
-        repeated = sorted({ch for ch in vocab if vocab.count(ch) > 1})
-        if repeated:
-            raise InputError(
-                f"vocabulary has repeated characters: {''.join(repeated)!r} in {vocab!r}"
-            )
+        check_vocab(vocab)
         self.uchars: list[str] = list(vocab)
         self.vocab: str = vocab
         self.BOS: int = len(self.uchars)

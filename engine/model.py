@@ -152,7 +152,7 @@ def forward_document(model: GPT, tokens: list[int], upto: int | None = None):
     just the last position's loss is computed.
     """
     n_layer = model.config.n_layer
-    n = min(model.config.block_size, len(tokens) - 1)
+    n = model.config.positions(tokens)
     last = n - 1 if upto is None else upto
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     losses = []
@@ -167,7 +167,7 @@ def forward_document(model: GPT, tokens: list[int], upto: int | None = None):
 
 def document_loss(model: GPT, tokens: list[int]):
     """microgpt's training loss: the mean of the positions' losses."""
-    n = min(model.config.block_size, len(tokens) - 1)
+    n = model.config.positions(tokens)
     losses = forward_document(model, tokens)
     with scope("loss"):
         loss = (1 / n) * sum(losses)  # final average loss over the document sequence

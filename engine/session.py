@@ -32,7 +32,7 @@ class Term:
 
 def resolve_position(model: GPT, tokens: list[int], pos: int | None) -> int:
     """Check `pos` against the document; None means its last position."""
-    n = min(model.config.block_size, len(tokens) - 1)
+    n = model.config.positions(tokens)
     if pos is None:
         return n - 1
     if not 0 <= pos < n:
@@ -172,7 +172,7 @@ class DebugSession:
         if config is None or not self.tokens:
             return []
         if pos is None:
-            last = min(config.block_size, len(self.tokens) - 1) - 1
+            last = config.positions(self.tokens) - 1
             pos = self.pos if self.pos is not None else last
         layers = []
         for li in range(self.model.config.n_layer):

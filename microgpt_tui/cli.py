@@ -457,7 +457,7 @@ def run_grads(args: argparse.Namespace) -> int:
         report = {"loss": loss, "doc": args.doc, "pos": pos, "nodes": nodes, "grads": grads}
         print(json.dumps(report, allow_nan=False))
         return 0
-    n = min(ws.model.config.block_size, len(tokens) - 1)
+    n = ws.model.config.positions(tokens)
     if pos is None:
         what = f"document loss, the mean over positions 0..{n - 1}"
     else:

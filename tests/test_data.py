@@ -309,9 +309,9 @@ def test_encode_unknown_characters() -> None:
     ("vocab", "match"),
     [
         ("", "empty"),
-        ("abca", "repeated characters: 'a'"),
+        ("abca", "repeated characters 'a'"),
         ("ab\nc", "newline"),
-        (["a", "b"], "must be a string"),
+        (["a", "b"], "must be a non-empty string"),
     ],
 )
 def test_tokenizer_rejects_bad_vocab(vocab: object, match: str) -> None:

@@ -132,7 +132,7 @@ class AttentionView(LineView, can_focus=True):
             return self.position
         if self.session.pos is not None:
             return self.session.pos
-        n = min(self.session.model.config.block_size, len(self.session.tokens) - 1)
+        n = self.session.model.config.positions(self.session.tokens)
         return n - 1
 
     def watch_position(self) -> None:
