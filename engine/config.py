@@ -26,7 +26,7 @@ class GPTConfig:
         return self.n_embd // self.n_head
 
     def positions(self, tokens: list[int]) -> int:
-        """How many positions a document's tokens give: microgpt's `min(block_size, len(tokens) - 1)`.
+        """How many positions a document gives: microgpt's `min(block_size, len(tokens) - 1)`.
 
         `tokens` is `[BOS] + chars + [BOS]`; position t predicts token t + 1, and the
         context holds at most `block_size` positions.
