@@ -32,7 +32,7 @@ there has `pos3.layer0.head1`; one made by `linear` in layer 0 has
 `pos3.layer0.linear`; one made at module level with no scope variable (microgpt's
 mean of the position losses, after its loop) has `<module>`, as Python's tracebacks
 name that level. The full chain of function names (`gpt › softmax`, outermost
-first) is kept per node as well (`AttachedCapture.chains`).
+first) is kept per node as well (`Capture.chains`).
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.capture import Capture
+from engine.capture import Capture, Parameters
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.graph import scope_position
+from engine.session import DebugSession
 from engine.trace import Trace
-from engine.value import Value, topological_order
+from engine.value import Value
 
 DEFAULT_SCOPE_VARS: dict[str, str] = {"pos_id": "pos", "li": "layer", "h": "head"}
 
@@ -760,30 +760,11 @@ def _forwarding(function) -> tuple[str, str, str]:
 
 
 @dataclass
-class AttachedCapture(Capture):
-    """A capture of a script's graph: also each node's call chain, and the script."""
-
-    chains: list[str] = field(default_factory=list)  # by node id: "gpt › softmax"
-    script: str = ""  # the script's absolute path
-
-
-@dataclass
-class ModelView:
-    """What a DebugSession needs of a model: the parameters by name, and the config.
-
-    A script's model has no config (None): the session then has no attention view.
-    """
-
-    state_dict: dict[str, list[list[Value]]]
-    config: object = None
-
-
-@dataclass
 class AttachResult:
     """A script's captured graph, with what the debugger and `--grads` need."""
 
-    capture: AttachedCapture
-    model: ModelView  # the script's parameters (capture.model)
+    capture: Capture
+    model: Parameters  # the script's parameters (capture.model)
     tokenizer: Tokenizer | None
     doc: str  # the script's `doc` when it has one, else ""
     script: str  # absolute path
@@ -798,9 +779,7 @@ class AttachResult:
     def state_dict(self) -> dict[str, list[list[Value]]]:
         return self.model.state_dict
 
-    def session(self):
-        from engine.session import DebugSession
-
+    def session(self) -> DebugSession:
         return DebugSession.from_capture(self.capture, self.model, self.tokenizer, self.doc)
 
 
@@ -890,7 +869,7 @@ def _build(order: list[tuple[object, tuple]]) -> tuple[list[Value], list[str]]:
     return nodes, chains
 
 
-def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[AttachedCapture, list]:
+def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[Capture, list]:
     """The script's graph rooted at `root` as engine Values, in creation order.
 
     Returns the capture (its `model.state_dict` holds the parameters as engine
@@ -943,8 +922,8 @@ def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[AttachedCa
 
     trace = Trace()
     trace.nodes = nodes
-    capture = AttachedCapture(
-        trace, nodes[-1], model=ModelView(state_dict), chains=chains, script=rec.filename
+    capture = Capture(
+        trace, nodes[-1], model=Parameters(state_dict), chains=chains, script=rec.filename
     )
     return capture, script_nodes
 
@@ -1115,71 +1094,3 @@ def attach_script(
         script_nodes=script_nodes,
         recorded=len(rec.nodes),
     )
-
-
-# -- backprop from here ---------------------------------------------------------------
-
-
-def reroot(capture: Capture, node: Value, model=None) -> Capture:
-    """A new capture rooted at `node` of `capture`'s graph: "backprop from here".
-
-    Keeps `node` and its ancestors only, as copies (the original graph is left as
-    it is), renumbered in creation order, every grad 0. Labelled vectors whose
-    nodes are all kept come along; the position is the one in `node`'s scope
-    (`pos3...` -> 3) when it names one. The new capture's `model` has the
-    parameters by name (`state_dict`: the new graph's nodes, and fresh ones with
-    grad 0 and id -1 for those the new root does not use) and the `config` of
-    `model` (default: `capture.model`).
-    """
-    model = capture.model if model is None else model
-    topo = topological_order(node)  # children first
-    kept = sorted(topo, key=lambda n: n.id)
-    copy_of: dict[int, Value] = {}
-    trace = Trace()
-    for i, old in enumerate(kept):
-        new = Value(old.data, tuple([copy_of[c.id] for c in old._children]), old._local_grads)
-        new.op, new.id, new.scope, new.label = old.op, i, old.scope, old.label
-        new.code, new.line = old.code, old.line
-        copy_of[old.id] = new
-        trace.nodes.append(new)
-    old_nodes = capture.trace.nodes
-    for key, vec in capture.trace.vectors.items():
-        if all(n.id in copy_of and old_nodes[n.id] is n for n in vec):
-            trace.vectors[key] = [copy_of[n.id] for n in vec]
-
-    state_dict: dict[str, list[list[Value]]] = {}
-    for name, mat in (getattr(model, "state_dict", None) or {}).items():
-        rows = []
-        for row in mat:
-            out = []
-            for p in row:
-                if 0 <= p.id < len(old_nodes) and old_nodes[p.id] is p and p.id in copy_of:
-                    out.append(copy_of[p.id])
-                else:
-                    fresh = Value(p.data, (), (), "param")
-                    fresh.id, fresh.scope, fresh.label = -1, "params", p.label
-                    fresh.code, fresh.line = None, 0
-                    out.append(fresh)
-            rows.append(out)
-        state_dict[name] = rows
-    view = ModelView(state_dict, getattr(model, "config", None))
-
-    pos = scope_position(node.scope)
-    pos = capture.pos if pos is None else pos
-    root = copy_of[node.id]
-    order = [copy_of[n.id] for n in reversed(topo)]  # backward_order(root)
-    tokens = list(capture.tokens)
-    if isinstance(capture, AttachedCapture):
-        chains = [capture.chains[n.id] for n in kept] if capture.chains else []
-        return AttachedCapture(
-            trace, root, tokens, pos, view, order, chains=chains, script=capture.script
-        )
-    return Capture(trace, root, tokens, pos, view, order)
-
-
-def reroot_session(session, node: Value):
-    """A DebugSession over `node`'s graph (see `reroot`), with the session's tokenizer and doc."""
-    from engine.session import DebugSession
-
-    capture = reroot(session.capture, node, session.model)
-    return DebugSession.from_capture(capture, capture.model, session.tokenizer, session.doc)

@@ -11,11 +11,32 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
+from engine.config import GPTConfig
+from engine.graph import scope_position
 from engine.model import GPT, document_loss, forward_document
 from engine.trace import Trace
-from engine.value import Value, ancestors, backward_order, propagate
+from engine.value import Value, ancestors, backward_order, propagate, topological_order
+
+
+class ModelView(Protocol):
+    """What a session needs of a model: the parameters by name, and the config.
+
+    The built-in `GPT` is one; a script's parameters (`Parameters`) have no config
+    (None), and then there is no attention view.
+    """
+
+    state_dict: dict[str, list[list[Value]]]
+    config: GPTConfig | None
+
+
+@dataclass
+class Parameters:
+    """A `ModelView` that is just parameters by name (a script's, or a rerooted graph's)."""
+
+    state_dict: dict[str, list[list[Value]]]
+    config: GPTConfig | None = None
 
 
 @dataclass
@@ -26,8 +47,10 @@ class Capture:
     root: Value
     tokens: list[int] = field(default_factory=list)
     pos: int | None = None  # None: the document's mean loss
-    model: Any = None  # the parameters the graph uses: `state_dict` and `config`
+    model: ModelView | None = None  # the parameters the graph uses
     order: list[Value] | None = None  # backward_order(root), computed once
+    script: str | None = None  # the user's script the graph came from (None: built-in model)
+    chains: list[str] | None = None  # by node id, a script's call chain: "gpt › softmax"
 
     def __post_init__(self) -> None:
         if self.order is None:
@@ -81,3 +104,66 @@ def capture_loss(model: GPT, tokens: list[int], pos: int | None = None) -> Captu
     trace.keep_only(reached)
     topo.reverse()
     return Capture(trace, root, list(tokens), pos, model, topo)
+
+
+def reroot(capture: Capture, node: Value, model: ModelView | None = None) -> Capture:
+    """A new capture rooted at `node` of `capture`'s graph: "backprop from here".
+
+    Keeps `node` and its ancestors only, as copies (the original graph is left as
+    it is), renumbered in creation order, every grad 0. Labelled vectors whose
+    nodes are all kept come along; the position is the one in `node`'s scope
+    (`pos3...` -> 3) when it names one. The new capture's `model` has the
+    parameters by name (`state_dict`: the new graph's nodes, and fresh ones with
+    grad 0 and id -1 for those the new root does not use) and the `config` of
+    `model` (default: `capture.model`).
+    """
+    model = capture.model if model is None else model
+    topo = topological_order(node)  # children first
+    kept = sorted(topo, key=lambda n: n.id)
+    copy_of: dict[int, Value] = {}
+    trace = Trace()
+    for i, old in enumerate(kept):
+        new = Value(old.data, tuple([copy_of[c.id] for c in old._children]), old._local_grads)
+        new.op, new.id, new.scope, new.label = old.op, i, old.scope, old.label
+        new.code, new.line = old.code, old.line
+        copy_of[old.id] = new
+        trace.nodes.append(new)
+    old_nodes = capture.trace.nodes
+    for key, vec in capture.trace.vectors.items():
+        if all(n.id in copy_of and old_nodes[n.id] is n for n in vec):
+            trace.vectors[key] = [copy_of[n.id] for n in vec]
+    params = _rerooted_parameters(model, old_nodes, copy_of)
+    pos = scope_position(node.scope)
+    order = [copy_of[n.id] for n in reversed(topo)]  # backward_order(root)
+    return Capture(
+        trace,
+        copy_of[node.id],
+        list(capture.tokens),
+        capture.pos if pos is None else pos,
+        params,
+        order,
+        script=capture.script,
+        chains=[capture.chains[n.id] for n in kept] if capture.chains else None,
+    )
+
+
+def _rerooted_parameters(
+    model: ModelView | None, old_nodes: list[Value], copy_of: dict[int, Value]
+) -> Parameters:
+    """The parameters by name over a rerooted graph: its copies, or fresh unused ones."""
+    state_dict: dict[str, list[list[Value]]] = {}
+    for name, mat in (model.state_dict if model is not None else {}).items():
+        rows = []
+        for row in mat:
+            out = []
+            for p in row:
+                if 0 <= p.id < len(old_nodes) and old_nodes[p.id] is p and p.id in copy_of:
+                    out.append(copy_of[p.id])
+                else:
+                    fresh = Value(p.data, (), (), "param")
+                    fresh.id, fresh.scope, fresh.label = -1, "params", p.label
+                    fresh.code, fresh.line = None, 0
+                    out.append(fresh)
+            rows.append(out)
+        state_dict[name] = rows
+    return Parameters(state_dict, model.config if model is not None else None)

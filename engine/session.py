@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from engine.capture import Capture, capture_loss
+from engine.capture import Capture, ModelView, capture_loss, reroot
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
@@ -58,19 +58,34 @@ class DebugSession:
 
     @classmethod
     def from_capture(
-        cls, capture: Capture, model, tokenizer: Tokenizer | None = None, doc: str = ""
+        cls,
+        capture: Capture,
+        model: ModelView | None = None,
+        tokenizer: Tokenizer | None = None,
+        doc: str = "",
     ) -> DebugSession:
         """A session over a graph captured elsewhere (e.g. from the user's own script).
 
-        `model` needs a `state_dict` (name -> matrix of the graph's parameter nodes)
-        and a `config` (or None: then there is no attention view).
+        `model` (default: `capture.model`) gives the parameters by name, and the
+        config (None: then there is no attention view).
         """
         session = cls.__new__(cls)
         session._start(model, tokenizer, doc, capture)
         return session
 
-    def _start(self, model, tokenizer, doc: str, capture: Capture) -> None:
-        self.model = model if capture.model is None else capture.model
+    def rerooted(self, node: Value) -> DebugSession:
+        """Backprop from `node`: a new session over `node` and what it depends on.
+
+        The nodes are copies (this session is left as it stands), and the new
+        session's full backward pass equals `node.backward()`'s.
+        """
+        capture = reroot(self.capture, node, self.model)
+        return DebugSession.from_capture(capture, capture.model, self.tokenizer, self.doc)
+
+    def _start(
+        self, model: ModelView | None, tokenizer: Tokenizer | None, doc: str, capture: Capture
+    ) -> None:
+        self.model: ModelView = model if capture.model is None else capture.model
         self.tokenizer = tokenizer
         self.doc = doc
         self.capture = capture
@@ -85,6 +100,11 @@ class DebugSession:
     @property
     def nodes(self) -> list[Value]:
         return self.capture.nodes
+
+    @property
+    def script(self) -> str | None:
+        """The user's script this graph was captured from (None: the built-in model)."""
+        return self.capture.script
 
     @property
     def root(self) -> Value:

@@ -640,9 +640,7 @@ class DebuggerApp(App[int]):
         if node is session.root:
             self.notify(f"{node_name(node)} is already the root.", title="Root here")
             return None
-        from engine.attach import reroot_session
-
-        new = reroot_session(session, node)
+        new = session.rerooted(node)
         new.set_phase(BACKWARD)
         self.previous_sessions.append(session)
         self._install(new, self.workspace, self.choice, 0.0, announce=False)

@@ -20,15 +20,13 @@ from pathlib import Path
 import pytest
 
 from engine.attach import (
-    AttachedCapture,
     _lone_refcount,
     _sweep,
     attach_script,
     binding_spans,
     parse_scope_vars,
-    reroot,
-    reroot_session,
 )
+from engine.capture import reroot
 from engine.errors import InputError
 from engine.stepper import BackwardPass
 from engine.value import topological_order
@@ -460,7 +458,7 @@ def test_reroot_backprops_from_one_positions_loss(relu) -> None:
     new = reroot(capture, loss1)
     # THEN it holds that node's ancestors only, copied, renumbered in creation order
     kept = sorted(topological_order(loss1), key=lambda n: n.id)
-    assert isinstance(new, AttachedCapture) and new.pos == 1
+    assert new.script == capture.script is not None and new.pos == 1
     assert [n.id for n in new.nodes] == list(range(len(kept)))
     assert [(n.data, n.op, n.scope, n.label) for n in new.nodes] == [
         (n.data, n.op, n.scope, n.label) for n in kept
@@ -492,7 +490,7 @@ def test_reroot_session_over_the_built_in_model(tokenizer) -> None:
     model = make_model(GPTConfig(n_layer=1, n_embd=8, n_head=2, block_size=8))
     session = DebugSession(model, tokenizer, "abc", whole_document=True)
     node = next(n for n in session.nodes if n.label == "loss" and n.scope == "pos1.loss")
-    sub = reroot_session(session, node)
+    sub = session.rerooted(node)
     assert sub.pos == 1 and sub.root.data == node.data and len(sub.nodes) < len(session.nodes)
     assert sub.attention(1) and all(len(w) == 2 for w in sub.attention(1)[0])
     assert sub.model.config == model.config and sub.doc == "abc"

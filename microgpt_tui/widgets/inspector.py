@@ -50,7 +50,7 @@ def call_chain(session: DebugSession, node: Value) -> str:
     Only a graph captured from the user's own script keeps them ("" otherwise, and
     for a node made at the script's top level).
     """
-    chains = getattr(session.capture, "chains", None)
+    chains = session.capture.chains
     if not chains or not 0 <= node.id < len(chains) or session.nodes[node.id] is not node:
         return ""
     return chains[node.id]
