@@ -1,4 +1,4 @@
-"""Why this local gradient: words and formulas on the numbers, the own floats, the exponent."""
+"""Why this local gradient: words, formulas on the numbers, the node's own floats, the exponent."""
 
 from __future__ import annotations
 
