@@ -16,6 +16,14 @@ from engine.session import Term
 from engine.value import Value
 
 
+def is_node_of(capture: Capture, node: Value) -> bool:
+    """Is `node` one of `capture`'s nodes? (Not: a Value made outside any trace, which
+    has no id; a node of another capture; a parameter this loss never used.)"""
+    nodes = capture.nodes
+    node_id = getattr(node, "id", -1)  # the slot is unset on a Value no trace recorded
+    return 0 <= node_id < len(nodes) and nodes[node_id] is node
+
+
 class FinalGrads:
     """Every node's grad as `backward()` leaves it, and the terms that summed to it."""
 

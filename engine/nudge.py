@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from engine.capture import Capture
 from engine.errors import InputError
-from engine.gradients import FinalGrads
+from engine.gradients import FinalGrads, is_node_of
 from engine.model import GPT, document_loss, forward_document
 from engine.replay import Cancelled, Progress, Replay, ShouldStop
 from engine.trace import recording_trace
@@ -101,12 +101,6 @@ def find_parameter(capture: Capture, name: str) -> Value:
     return matrix[row][col]
 
 
-def in_graph(capture: Capture, node: Value) -> bool:
-    nodes = capture.nodes
-    node_id = getattr(node, "id", -1)  # a parameter the loss never used may have no place
-    return 0 <= node_id < len(nodes) and nodes[node_id] is node
-
-
 def check_gradient(
     capture: Capture,
     node: Value,
@@ -125,7 +119,9 @@ def check_gradient(
     """
     if method not in (REPLAY, RERUN):
         raise InputError(f"unknown check method {method!r}: {REPLAY} or {RERUN}")
-    used = in_graph(capture, node)
+    used = is_node_of(capture, node)
+    if not used and node.op != "param":
+        raise InputError("the node to check is not a node of this graph")
     analytic = (grads or FinalGrads(capture))[node] if used else 0
     name = node.label or f"#{node.id}"
     if method == RERUN:

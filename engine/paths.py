@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from heapq import heappop, heappush, heappushpop
 
 from engine.errors import InputError
-from engine.gradients import FinalGrads
+from engine.gradients import FinalGrads, is_node_of
 from engine.value import Value
 
 
@@ -75,9 +75,7 @@ def dependents(grads: FinalGrads, target: Value) -> bytearray:
 
 
 def _check(grads: FinalGrads, node: Value, what: str) -> None:
-    nodes = grads.capture.nodes
-    node_id = getattr(node, "id", -1)  # a Value made outside any trace has no id slot set
-    if not (0 <= node_id < len(nodes) and nodes[node_id] is node):
+    if not is_node_of(grads.capture, node):
         raise InputError(f"the {what} is not a node of this graph")
 
 

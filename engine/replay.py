@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from engine.capture import Capture
 from engine.errors import InputError
+from engine.gradients import is_node_of
 from engine.ops import OPS, decimal_forward, exponent_of, forward
 from engine.value import Value
 
@@ -46,9 +47,9 @@ class Replay:
     """The forward pass of `capture`, replayable with `node`'s value replaced."""
 
     def __init__(self, capture: Capture, node: Value) -> None:
-        nodes = capture.nodes
-        if not (0 <= getattr(node, "id", -1) < len(nodes) and nodes[node.id] is node):
+        if not is_node_of(capture, node):
             raise InputError("the node to replace is not a node of this graph")
+        nodes = capture.nodes
         self.capture = capture
         self.node = node
         affected = bytearray(len(nodes))

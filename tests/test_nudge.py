@@ -215,6 +215,8 @@ def test_find_parameter_and_bad_requests() -> None:
         check_gradient(s.capture, inner, method=RERUN)  # only parameters re-run
     with pytest.raises(InputError):
         check_gradient(s.capture, inner, method="guess")
+    with pytest.raises(InputError):
+        check_gradient(s.capture, Value(1.0))  # not in this graph
     rerooted = s.rerooted(inner)
     with pytest.raises(InputError):  # a rerooted graph is not the model's loss
         check_gradient(rerooted.capture, rerooted.nodes[0], method=RERUN)
