@@ -31,11 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.gradients import FinalGrads  # noqa: E402
-from engine.nudge import check_gradient  # noqa: E402
-from engine.paths import top_paths  # noqa: E402
+from engine.explain.final_grads import FinalGrads  # noqa: E402
+from engine.explain.nudge import check_gradient  # noqa: E402
+from engine.explain.paths import top_paths  # noqa: E402
+from engine.explain.shares import PositionShares  # noqa: E402
 from engine.session import DebugSession  # noqa: E402
-from engine.shares import PositionShares  # noqa: E402
 from engine.workspace import open_workspace  # noqa: E402
 
 PATHS_TARGET = 3.0  # top_paths(k=5) in backward passes of the same graph

@@ -8,12 +8,12 @@ import pytest
 from conftest import VOCAB, make_model
 from handmade import capture_of
 
-from engine import composites
 from engine.config import GPTConfig
 from engine.data import Tokenizer
-from engine.explain import explain
-from engine.gradients import FinalGrads
-from engine.ops import OPS, exponent_of, reproduces
+from engine.explain import composites
+from engine.explain.final_grads import FinalGrads
+from engine.explain.local_grads import explain
+from engine.explain.ops import OPS, exponent_of, reproduces
 from engine.session import DebugSession
 from engine.trace import scope
 from engine.value import Value

@@ -6,7 +6,7 @@ from conftest import VOCAB, make_model
 
 from engine.config import GPTConfig
 from engine.data import Tokenizer
-from engine.grad_inspector import GradInspector
+from engine.explain.inspector import GradInspector
 from engine.session import BACKWARD, DebugSession
 
 SMALL = GPTConfig(n_embd=8, n_head=2, block_size=8)

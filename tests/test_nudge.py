@@ -10,15 +10,15 @@ import pytest
 from conftest import VOCAB, make_model
 from handmade import capture_of
 
-from engine import composites
 from engine.capture import Capture, capture_loss
 from engine.config import GPTConfig
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.gradients import FinalGrads
-from engine.nudge import REPLAY, RERUN, Cancelled, check_gradient, find_parameter
-from engine.ops import OPS
-from engine.replay import Replay
+from engine.explain import composites
+from engine.explain.final_grads import FinalGrads
+from engine.explain.nudge import REPLAY, RERUN, Cancelled, check_gradient, find_parameter
+from engine.explain.ops import OPS
+from engine.explain.replay import Replay
 from engine.session import DebugSession
 from engine.trace import Trace
 from engine.value import Value

@@ -13,8 +13,8 @@ from handmade import capture_of, random_graph
 from engine.config import GPTConfig
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.gradients import FinalGrads
-from engine.paths import GradPath, count_paths, dependents, top_paths
+from engine.explain.final_grads import FinalGrads
+from engine.explain.paths import GradPath, count_paths, dependents, top_paths
 from engine.session import DebugSession
 from engine.value import Value
 

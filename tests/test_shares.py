@@ -13,9 +13,8 @@ from handmade import capture_of, random_graph
 from engine.capture import reroot
 from engine.config import GPTConfig
 from engine.data import Tokenizer
-from engine.gradients import FinalGrads
-from engine.session import DebugSession
-from engine.shares import (
+from engine.explain.final_grads import FinalGrads
+from engine.explain.shares import (
     BY_CONSUMER_SCOPE,
     BY_POSITION,
     SEED,
@@ -24,6 +23,7 @@ from engine.shares import (
     scope_key,
     split_by_consumer_scope,
 )
+from engine.session import DebugSession
 from engine.trace import scope
 from engine.value import Value, ancestors
 

@@ -8,7 +8,7 @@ from `_local_grads`) and the formula recomputed from the inputs (`recomputed`:
 for every op but `+`, whose local gradients are the constant 1, a real
 recomputation; the two must be equal). `**` does not store its exponent: it is
 derived and checked (`engine.ops.exponent_of`), and said so. Notes on how microgpt
-builds the ops it has no node for come from `engine.composites`.
+builds the ops it has no node for come from `engine.explain.composites`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from engine.composites import notes
-from engine.ops import Exponent, exponent_of
+from engine.explain.composites import notes
+from engine.explain.ops import Exponent, exponent_of
 from engine.value import Value
 
 WORDS = {

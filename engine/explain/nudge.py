@@ -7,7 +7,7 @@ with the relative error |numeric − analytic| / max(|numeric|, |analytic|).
 Two ways to get L(x ± h):
 
 - REPLAY (any node or parameter, any graph): the captured graph's forward pass is
-  replayed with the node's value set to x ± h (`engine.replay`), in decimals of
+  replayed with the node's value set to x ± h (`engine.explain.replay`), in decimals of
   `DIGITS` significant digits. The rounding of L, about 10⁻⁵⁰·|L|, then costs the
   quotient nothing, so h can be small: h = 10⁻⁸·max(1, |x|) leaves a truncation
   error h²·|L'''|/6 near 10⁻¹⁷, and what the relative error measures is the
@@ -36,9 +36,9 @@ from decimal import Decimal
 
 from engine.capture import Capture
 from engine.errors import InputError
-from engine.gradients import FinalGrads, is_node_of
+from engine.explain.final_grads import FinalGrads, is_node_of
+from engine.explain.replay import Cancelled, Progress, Replay, ShouldStop
 from engine.model import GPT, document_loss, forward_document
-from engine.replay import Cancelled, Progress, Replay, ShouldStop
 from engine.trace import recording_trace
 from engine.value import Value
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from heapq import heappop, heappush, heappushpop
 
 from engine.errors import InputError
-from engine.gradients import FinalGrads, is_node_of
+from engine.explain.final_grads import FinalGrads, is_node_of
 from engine.value import Value
 
 

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from engine.gradients import FinalGrads
+from engine.explain.final_grads import FinalGrads
 from engine.graph import scope_position
 from engine.value import Value
 

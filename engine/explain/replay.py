@@ -2,7 +2,7 @@
 
 Only the nodes computed from the replaced one are recomputed, in creation order
 (inputs before the nodes made from them), each op from its inputs' values
-(`engine.ops`): in floats, the same bits as the model (a replay with the node's
+(`engine.explain.ops`): in floats, the same bits as the model (a replay with the node's
 own value gives back every value exactly), or in decimals of any precision. No
 `Value` is created, so a replay is safe in a worker thread while a trace records.
 
@@ -20,8 +20,8 @@ from decimal import Decimal
 
 from engine.capture import Capture
 from engine.errors import InputError
-from engine.gradients import is_node_of
-from engine.ops import OPS, decimal_forward, exponent_of, forward
+from engine.explain.final_grads import is_node_of
+from engine.explain.ops import OPS, decimal_forward, exponent_of, forward
 from engine.value import Value
 
 Progress = Callable[[int, int], None]  # (nodes done, nodes in all)

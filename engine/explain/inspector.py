@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from engine.explain import Explanation, explain
-from engine.gradients import FinalGrads
-from engine.nudge import REPLAY, GradCheck, check_gradient
-from engine.paths import GradPath, count_paths, top_paths
-from engine.replay import Progress, ShouldStop
+from engine.explain.final_grads import FinalGrads
+from engine.explain.local_grads import Explanation, explain
+from engine.explain.nudge import REPLAY, GradCheck, check_gradient
+from engine.explain.paths import GradPath, count_paths, top_paths
+from engine.explain.replay import Progress, ShouldStop
+from engine.explain.shares import GradSplit, PositionShares, split_by_consumer_scope
 from engine.session import DebugSession
-from engine.shares import GradSplit, PositionShares, split_by_consumer_scope
 from engine.value import Value
 
 
@@ -79,7 +79,7 @@ class GradInspector:
         progress: Progress | None = None,
         should_stop: ShouldStop | None = None,
     ) -> GradCheck:
-        """Check `node`'s grad by central differences (`engine.nudge`); blocking, so run it
+        """Check `node`'s grad by central differences (`engine.explain.nudge`); blocking, so run it
         in a worker (`progress(done, total)` reports, `should_stop()` cancels)."""
         return check_gradient(
             self.session.capture,

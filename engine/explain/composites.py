@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.ops import exponent_of
+from engine.explain.ops import exponent_of
 from engine.value import Value
 
 NEGATION = (
