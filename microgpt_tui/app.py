@@ -13,7 +13,6 @@ so they never show a half-done move.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import threading
@@ -32,7 +31,7 @@ from textual.worker import get_current_worker
 
 from engine import model as model_source
 from engine.errors import InputError
-from engine.session import BACKWARD, FORWARD, DebugSession, resolve_position
+from engine.session import BACKWARD, FORWARD, DebugSession
 from engine.trace import recording_trace
 from engine.value import Value
 from engine.workspace import Workspace, open_workspace
@@ -904,22 +903,3 @@ def session_app(
         source=f"script {shown}",
         source_file=path,
     )
-
-
-def run_session(session: DebugSession, source_path: str | os.PathLike[str]) -> int:
-    """`microgpt-tui attach SCRIPT`: debug a captured session; 0 when the user quits."""
-    app = session_app(session, source_path)
-    app.run()
-    return app.return_code or 0
-
-
-def run_debugger(args: argparse.Namespace) -> int:
-    """`microgpt-tui debug`: check the input, then run the app (bad input exits 2 before it)."""
-    from microgpt_tui.cli import model_options
-
-    workspace = open_workspace(**model_options(args))
-    tokens = workspace.tokenizer.encode(args.doc)  # InputError: a character not in the vocabulary
-    resolve_position(workspace.model, tokens, args.pos)  # InputError: past the document's end
-    app = DebuggerApp(workspace, doc=args.doc, pos=args.pos)
-    app.run()
-    return app.return_code or 0

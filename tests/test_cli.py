@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,8 +17,8 @@ import reference_microgpt as ref
 from engine import train as train_module
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.workspace import default_model_path
-from microgpt_tui import cli
 from microgpt_tui.cli import main
+from microgpt_tui.subcommands import progress
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = """emma olivia ava isabella sophia mia amelia harper evelyn abigail emily ella
@@ -176,7 +177,7 @@ def test_ctrl_c_after_a_step_saves_that_step(capsys, names_file, tmp_path, monke
         if result.step == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli._Progress, "update", update)
+    monkeypatch.setattr(progress.PlainProgress, "update", update)
     code, _, err = train(capsys, names_file, tmp_path / "c.json")
     assert code == 130
     assert load_checkpoint(tmp_path / "c.json").train["step"] == 3
@@ -478,17 +479,31 @@ class FakeTerminal:
         pass
 
 
-def test_on_a_terminal_the_progress_bar_is_one_line(monkeypatch):
-    clock = iter(range(100))
-    monkeypatch.setattr(cli.time, "monotonic", lambda: float(next(clock)))
+def test_on_a_terminal_the_progress_bar_is_richs_and_ends_with_a_newline():
+    # (rewritten: the hand-written bar this tested became rich.progress)
     term = FakeTerminal()
-    bar = cli._Progress(term, 0, 3)
+    bar = progress.progress_for(term, 0, 3)
+    assert not isinstance(bar, progress.PlainProgress)
     for step in (1, 2, 3):
         bar.update(train_module.StepResult(step, 2.5, 0.01))
     bar.finish()
-    assert term.text.count("\r") == 3 and term.text.endswith("\n")
-    assert term.text.count("\n") == 1
-    assert "\rstep 3/3 | loss 2.5000 | " in term.text and "ETA 0:00" in term.text
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.text)  # without the terminal codes
+    assert shown.count("\n") == 1 and shown.endswith("\n")  # redrawn in place, then one newline
+    assert re.search(r"step 3/3 ━+ loss 2\.5000 [0-9.]+ steps/s ETA", shown)
+
+
+def test_without_a_terminal_progress_is_plain_lines(monkeypatch):
+    clock = iter(range(100))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
+    stream = FakeTerminal()
+    stream.isatty = lambda: False  # type: ignore[method-assign]
+    bar = progress.progress_for(stream, 0, 3)
+    for step in (1, 2, 3):
+        bar.update(train_module.StepResult(step, 2.5, 0.01))
+    bar.finish()
+    lines = stream.text.splitlines()
+    assert len(lines) == 3 and "\r" not in stream.text
+    assert lines[-1] == "step 3/3 | loss 2.5000 | 1.0 steps/s | ETA 0:00"
 
 
 def python(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -552,3 +567,87 @@ def test_a_real_ctrl_c_saves_an_intact_checkpoint(names_file, tmp_path):
     step = load_checkpoint(ckpt).train["step"]
     assert step == len(log.read_text().splitlines()) >= 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "log.jsonl", "names.txt"]
+
+
+# --- the command line's shape --------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"microgpt-tui {version('microgpt-tui')}\n"
+
+
+@pytest.mark.parametrize("command", ["debug", "train", "sample", "grads", "export", "attach"])
+def test_every_command_has_a_real_help(capsys, command):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: microgpt-tui {command} ")
+    assert "--help" in out
+
+
+def test_attach_help_is_argparses_and_names_every_option(capsys):
+    assert main(["attach", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--backward N", "--scope-vars MAP", "--grads", "--json", "SCRIPT [ARGS...]"):
+        assert option in out
+
+
+def test_attach_refuses_an_unknown_option_before_the_script_in_one_line(capsys):
+    code, out, err = run(capsys, "attach", "--bogus", "train.py")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "unknown option '--bogus' before SCRIPT" in err
+
+
+def test_the_grads_report_holds_grads_of_any_nesting():
+    from engine.report import grads_report, report_json
+
+    class P:
+        def __init__(self, grad):
+            self.grad = grad
+
+    params = {"w": [[P(1), P(2)], [P(3), P(-4.5)]], "b": [P(0.5), P(0)], "s": P(2)}
+    report = grads_report(1.25, "emma", None, 7, params)
+    assert list(report) == ["loss", "doc", "pos", "nodes", "grads"]
+    assert json.loads(report_json(report))["grads"] == {
+        "w": [[1.0, 2.0], [3.0, -4.5]],
+        "b": [0.5, 0.0],
+        "s": 2.0,
+    }
+
+
+def test_a_non_finite_grad_is_one_line_of_bad_input():
+    from engine.errors import InputError
+    from engine.report import report_json
+
+    with pytest.raises(InputError, match="not a finite number"):
+        report_json({"loss": float("nan"), "grads": {}})
+
+
+def test_the_grads_table_reads_vectors_and_matrices(capsys):
+    from microgpt_tui.subcommands.grads import print_grads_table
+
+    print_grads_table({"w": [[1.0, -2.0], [0.0, 0.5]], "b": [3.0, 0.0, 0.0]})
+    out = capsys.readouterr().out
+    assert "params  7, 4 with a nonzero gradient" in out
+    assert "   1  b[0]     +3.000000e+00" in out and "   2  w[0][1]" in out
+    assert "  w                      2x2" in out and "  b                        3" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--backward", "2", "s.py", "--steps", "5", "--scope-vars=h=hd", "-v"],
+        ["s.py", "a", "--grads", "--", "--backward", "9", "--"],
+        ["--json", "--", "-odd.py", "--help"],
+        ["s.py", "1", "--grads", "--json"],
+    ],
+)
+def test_attach_parses_the_same_through_the_command_line(argv):
+    from microgpt_tui import cli
+    from microgpt_tui.subcommands.attach import finish_parsing, parse_attach_args
+
+    routed = vars(finish_parsing(cli.parse_args(["attach", *argv])))
+    standalone = vars(parse_attach_args(argv))
+    assert {k: v for k, v in routed.items() if k not in ("version", "command", "run")} == standalone

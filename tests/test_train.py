@@ -20,12 +20,14 @@ from engine.train import (
     Trainer,
     _HeldCtrlC,
     check_temperature,
-    decode_random_state,
-    encode_random_state,
-    read_train_section,
     sample,
     sample_names,
     shuffled,
+)
+from engine.train_section import (
+    decode_random_state,
+    encode_random_state,
+    read_train_section,
     train_section,
 )
 from engine.workspace import Workspace, fresh, from_checkpoint, to_checkpoint
