@@ -195,6 +195,12 @@ def _check_state_dict(state_dict: Any, config: GPTConfig, vocab: str) -> dict[st
     """Check names, shapes and numbers; return a fresh copy with every weight a float."""
     if not isinstance(state_dict, dict):
         raise _Invalid(f'"state_dict" is {_kind(state_dict)}, expected an object')
+    expected = 3 + 6 * config.n_layer  # wte, wpe, lm_head, then six per layer
+    if expected > len(state_dict) + 1000:  # do not list a million missing names
+        raise _Invalid(
+            f"config has {config.n_layer:,} layers ({expected:,} matrices) "
+            f"but state_dict has {len(state_dict):,} matrices"
+        )
     shapes = config.matrix_shapes(len(vocab) + 1)
     missing = [name for name in shapes if name not in state_dict]
     if missing:
@@ -256,5 +262,7 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _names(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+def _names(names: list[str], most: int = 5) -> str:
+    """Names for a one-line message: the first few, then how many more."""
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most:,} more"
