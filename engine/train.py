@@ -66,6 +66,14 @@ class StepResult:
     lr: float  # the learning rate used for the update
 
 
+class Diverged(InputError):
+    """Training met a non-finite loss or weight at `step`; the model is the step before's."""
+
+    def __init__(self, step: int, what: str) -> None:
+        super().__init__(f"training diverged at step {step}: {what}")
+        self.step = step
+
+
 @dataclass
 class TrainState:
     """Where training is: steps completed, the schedule's length, Adam's moments."""
@@ -84,9 +92,10 @@ class Trainer:
     after each completed step, and `request_stop()` (or `should_stop` returning True)
     ends the run at the next step boundary. A KeyboardInterrupt during a step's
     forward or backward pass discards that step (its partial gradients are cleared),
-    and the parameter update holds Ctrl-C back until the step is done and reported:
-    whenever `run()` raises, the model and `state` are exactly those of the last
-    completed step, ready to be saved.
+    and the parameter update holds Ctrl-C and SIGTERM back until the step is done
+    and reported. A step whose loss, or whose updated weights or moments, are not
+    finite raises `Diverged` and is not taken. Whenever `run()` raises, the model
+    and `state` are exactly those of the last completed step, ready to be saved.
     """
 
     def __init__(
@@ -145,8 +154,8 @@ class Trainer:
     ) -> list[StepResult]:
         """Train until `num_steps` or a stop request; the steps done, in order.
 
-        A Ctrl-C during a step's update or its `on_step` is held back and raised
-        after both, so whatever `on_step` records (a log line) covers every
+        A Ctrl-C or SIGTERM during a step's update or its `on_step` is held back
+        and delivered after both, so whatever `on_step` records (a log line) covers every
         completed step, and a completed step is always recorded.
         """
         self._stop = False
@@ -155,7 +164,7 @@ class Trainer:
             if self._stop or (should_stop is not None and should_stop()):
                 break
             loss = self._forward_backward()
-            with _HeldCtrlC() as held:
+            with HeldSignals() as held:
                 result = self._update(loss)
                 done.append(result)
                 if on_step is not None:
@@ -171,63 +180,88 @@ class Trainer:
                 loss = document_loss(self.model, tokens)
                 loss.backward()
         except BaseException:
-            for p in self.model.params:  # discard this step: no partial gradients left behind
-                p.grad = 0
+            self._discard_step()  # no partial gradients left behind
             raise
+        if not math.isfinite(loss.data):
+            self._discard_step()
+            raise Diverged(self.state.step + 1, f"the loss is {loss.data}")
         return loss
 
     def _update(self, loss: Value) -> StepResult:
-        """microgpt's Adam update from the grads `loss.backward()` left; the step is done."""
+        """microgpt's Adam update from the grads `loss.backward()` left; the step is done.
+
+        The new moments and weights are computed first and kept only if every one is
+        finite: a diverging step raises `Diverged` and leaves the last finite state.
+        """
         state, adam = self.state, self.adam
         step = state.step
         lr_t = self.lr_at(step)
         beta1, beta2, eps_adam = adam.beta1, adam.beta2, adam.eps
-        m, v = state.m, state.v
-        for i, p in enumerate(self.model.params):
-            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-            v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
-            m_hat = m[i] / (1 - beta1 ** (step + 1))
-            v_hat = v[i] / (1 - beta2 ** (step + 1))
-            p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+        params = self.model.params
+        m, v, data = list(state.m), list(state.v), [p.data for p in params]
+        try:
+            for i, p in enumerate(params):
+                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+                v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
+                m_hat = m[i] / (1 - beta1 ** (step + 1))
+                v_hat = v[i] / (1 - beta2 ** (step + 1))
+                data[i] -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+            finite = all(map(math.isfinite, data)) and all(map(math.isfinite, v + m))
+        except (OverflowError, ZeroDivisionError):
+            finite = False
+        if not finite:
+            self._discard_step()
+            raise Diverged(step + 1, "a weight or Adam moment would become inf or nan")
+        state.m[:], state.v[:] = m, v
+        for p, x in zip(params, data):
+            p.data = x
             p.grad = 0
         state.step = step + 1
         return StepResult(step + 1, loss.data, lr_t)
 
+    def _discard_step(self) -> None:
+        """Forget this step's gradients: the model stays that of the last completed step."""
+        for p in self.model.params:
+            p.grad = 0
 
-class _HeldCtrlC:
-    """Holds a Ctrl-C (SIGINT) back during a block; `deliver()` then raises it.
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a step's update holds back
+
+
+class HeldSignals:
+    """Holds Ctrl-C (SIGINT) and SIGTERM back during a block; `deliver()` then acts on one.
 
     Only the main thread receives signals, so elsewhere this does nothing.
     """
 
     def __init__(self) -> None:
-        self.frames: list[Any] = []  # one per SIGINT received in the block
-        self.previous: Any = None
-        self.installed = False
+        self.held: list[int] = []  # the signals received in the block, in order
+        self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _HeldCtrlC:
+    def __enter__(self) -> HeldSignals:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-            self.installed = True
+            for signum in HELD_SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._hold)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.installed:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def _hold(self, signum: int, frame: Any) -> None:
-        self.frames.append(frame)
+        self.held.append(signum)
 
     def deliver(self) -> None:
-        """Act on a held Ctrl-C as the handler it displaced would have (once)."""
-        if not self.frames:
+        """Act on the first held signal as the handler it displaced does (once).
+
+        The handlers are back in place, so the signal is simply raised again: Python's
+        default for SIGINT raises KeyboardInterrupt, the system's for SIGTERM ends the
+        process, and a handler the program installed runs.
+        """
+        if not self.held:
             return
-        frame, self.frames = self.frames[0], []
-        previous = self.previous
-        if previous is signal.default_int_handler or previous is None:
-            raise KeyboardInterrupt
-        if callable(previous):
-            previous(signal.SIGINT, frame)
+        signum, self.held = self.held[0], []
+        signal.raise_signal(signum)
 
 
 # --- sampling -----------------------------------------------------------------------------

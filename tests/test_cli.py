@@ -189,7 +189,7 @@ def test_ctrl_c_before_any_step_saves_nothing(capsys, names_file, tmp_path, monk
     train(capsys, names_file, ckpt, steps=2)
     before = ckpt.read_bytes()
     interrupt_forward_pass(monkeypatch, 1)
-    code, _, err = train(capsys, names_file, ckpt)
+    code, _, err = train(capsys, names_file, ckpt, "--force")  # (--force: issue 13's refusal)
     assert code == 130
     assert "nothing saved" in err
     assert ckpt.read_bytes() == before
@@ -651,3 +651,200 @@ def test_attach_parses_the_same_through_the_command_line(argv):
     routed = vars(finish_parsing(cli.parse_args(["attach", *argv])))
     standalone = vars(parse_attach_args(argv))
     assert {k: v for k, v in routed.items() if k not in ("version", "command", "run")} == standalone
+
+
+# --- reliability: the log, signals, overwriting, divergence (issue 13) ----------------------
+
+
+def steps_in(log: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in log.read_text().splitlines()]
+
+
+class FailingWrites:
+    """A file whose `after`-th write (and every later one) writes half its bytes, then fails."""
+
+    def __init__(self, file, after: int) -> None:
+        self._file, self._after, self.calls = file, after, 0
+
+    def write(self, data):
+        self.calls += 1
+        if self.calls >= self._after:
+            self._file.write(data[: len(data) // 2])
+            self._file.flush()
+            raise OSError(28, "No space left on device")
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def fail_log_writes(monkeypatch: pytest.MonkeyPatch, log: Path, after: int) -> None:
+    """Writes to `log` fail (disk full, half a line written) from the `after`-th on."""
+    import builtins
+
+    real_open = builtins.open
+
+    def fake_open(file, *args, **kwargs):
+        opened = real_open(file, *args, **kwargs)
+        if os.fspath(file) == os.fspath(log):
+            return FailingWrites(opened, after)
+        return opened
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+
+
+def test_a_log_that_fails_mid_run_costs_only_the_log(capsys, names_file, tmp_path, monkeypatch):
+    # GIVEN a log whose 4th line cannot be written (a full disk)
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    fail_log_writes(monkeypatch, log, after=4)
+    # WHEN training 12 steps
+    code, out, err = train(capsys, names_file, ckpt, "--log", log, "--samples", 2)
+    # THEN the run trains and saves to the end, warns once, and the log is whole lines
+    assert code == 0, err
+    assert load_checkpoint(ckpt).train["step"] == 12
+    assert len(out.splitlines()) == 2
+    warnings = [line for line in err.splitlines() if "log" in line and "warning" in line]
+    assert len(warnings) == 1 and "stops before step 4" in warnings[0], err
+    assert log.read_text().endswith("\n") and steps_in(log) == [1, 2, 3]
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_log_on_a_full_device_still_saves_the_checkpoint(capsys, names_file, tmp_path):
+    code, _, err = train(capsys, names_file, tmp_path / "c.json", "--log", "/dev/full", steps=3)
+    assert code == 0, err
+    assert load_checkpoint(tmp_path / "c.json").train["step"] == 3
+    assert err.count("warning") == 1 and "/dev/full" in err and "Traceback" not in err
+
+
+def test_resuming_drops_the_log_lines_the_checkpoint_never_saw(capsys, names_file, tmp_path):
+    # GIVEN a run killed (no chance to save) after its checkpoint at step 4: the log
+    # went on to step 7 and ends in half a line
+    whole, ckpt, log = tmp_path / "whole.json", tmp_path / "c.json", tmp_path / "log.jsonl"
+    train(capsys, names_file, whole, "--log", tmp_path / "whole.jsonl", steps=8)
+    train(capsys, names_file, ckpt, "--log", log, steps=8)
+    lines = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:7]) + lines[7][:10])
+    ckpt.write_text(json.dumps({**json.loads(ckpt.read_text()), **partial_run(tmp_path, 4)}))
+    # WHEN resuming it with the same log
+    code, _, err = run(capsys, "train", "--checkpoint", ckpt, "--data", names_file,
+                       "--out", ckpt, "--log", log)  # fmt: skip
+    # THEN the log is the uninterrupted run's, step for step
+    assert code == 0, err
+    assert log.read_text() == (tmp_path / "whole.jsonl").read_text()
+    assert "dropped 4 lines" in err  # steps 5, 6, 7 and the half line
+
+
+def partial_run(tmp_path: Path, steps: int) -> dict:
+    """The checkpoint fields of the same run stopped after `steps` of its 8 steps."""
+    names = tmp_path / "names.txt"
+    args = ["train", "--data", names, *TINY, "--steps", 8, "--out", tmp_path / "part.json"]
+    real = train_module.Trainer.run
+
+    def run_some(self, on_step=None, should_stop=None):
+        return real(self, on_step, should_stop=lambda: self.step >= steps)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(train_module.Trainer, "run", run_some)
+        assert main([str(a) for a in args]) == 0
+    data = json.loads((tmp_path / "part.json").read_text())
+    (tmp_path / "part.json").unlink()
+    return {"state_dict": data["state_dict"], "train": data["train"]}
+
+
+def test_a_fresh_run_refuses_to_replace_a_checkpoint(capsys, names_file, tmp_path):
+    # GIVEN a 4-step checkpoint
+    ckpt = tmp_path / "c.json"
+    train(capsys, names_file, ckpt, steps=4)
+    before = ckpt.read_bytes()
+    # WHEN a fresh run is given the same --out
+    code, out, err = train(capsys, names_file, ckpt, steps=2)
+    # THEN it refuses in one line, before training, and the checkpoint is intact
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--force" in err and f"--checkpoint {ckpt}" in err
+    assert ckpt.read_bytes() == before
+    # AND --force replaces it
+    code, _, _ = train(capsys, names_file, ckpt, "--force", steps=2)
+    assert code == 0 and load_checkpoint(ckpt).train["step"] == 2
+
+
+def test_resuming_from_another_checkpoint_refuses_to_replace_one(capsys, names_file, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    train(capsys, names_file, a, steps=2)
+    train(capsys, names_file, b, steps=2)
+    before = b.read_bytes()
+    code, _, err = run(capsys, "train", "--checkpoint", a, "--steps", 4, "--out", b)
+    assert code == 2 and "--force" in err and b.read_bytes() == before
+
+
+def nan_loss_at(monkeypatch: pytest.MonkeyPatch, at_call: int) -> None:
+    real, calls = train_module.document_loss, []
+
+    def document_loss(model, tokens):
+        calls.append(1)
+        loss = real(model, tokens)
+        if len(calls) == at_call:
+            loss.data = float("nan")
+        return loss
+
+    monkeypatch.setattr(train_module, "document_loss", document_loss)
+
+
+def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_last_finite_step(
+    capsys, names_file, tmp_path, monkeypatch
+):
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    nan_loss_at(monkeypatch, 5)
+    code, out, err = train(capsys, names_file, ckpt, "--log", log)
+    assert code == 2 and out == ""
+    ours = [line for line in err.splitlines() if line.startswith("microgpt-tui: ")]
+    assert ours == [err.splitlines()[-1]] and "Traceback" not in err
+    assert "diverged at step 5: the loss is nan; saved step 4/12 (the last finite)" in ours[0]
+    assert load_checkpoint(ckpt).train["step"] == 4 and steps_in(log) == [1, 2, 3, 4]
+
+
+def test_a_run_diverging_at_its_first_step_saves_nothing(capsys, names_file, tmp_path, monkeypatch):
+    ckpt = tmp_path / "c.json"
+    nan_loss_at(monkeypatch, 1)
+    code, _, err = train(capsys, names_file, ckpt)
+    assert code == 2 and "diverged at step 1" in err and "nothing saved" in err
+    assert not ckpt.exists()
+
+
+def start_training(argv: list, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "microgpt_tui", *map(str, argv)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"}, **kw,
+    )  # fmt: skip
+
+
+def wait_for_lines(log: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.05)
+
+
+def test_sigterm_saves_the_last_completed_step_like_ctrl_c(names_file, tmp_path):
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    argv = ["train", "--data", names_file, *TINY, "--steps", 100000, "--log", log, "--out", ckpt]
+    proc = start_training(argv)
+    try:
+        wait_for_lines(log, 3)
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "terminated: saved step" in err
+    assert load_checkpoint(ckpt).train["step"] == len(steps_in(log)) >= 3
