@@ -118,6 +118,13 @@ def _count(obj: Any, what: str, *, positive: bool = False) -> int:
     return obj
 
 
+TRAIN_KEYS = (
+    "step", "num_steps", "seed", "data", "num_docs", "docs_sha256", "last_loss",
+    "optimizer", "random_state",
+)  # fmt: skip
+OPTIMIZER_KEYS = ("name", "lr", "beta1", "beta2", "eps", "m", "v")
+
+
 def read_train_section(train: Any, n_params: int) -> tuple[TrainState, Adam]:
     """The TrainState and Adam settings saved in a checkpoint's "train" section.
 
@@ -129,19 +136,69 @@ def read_train_section(train: Any, n_params: int) -> tuple[TrainState, Adam]:
     for key in ("step", "num_steps", "optimizer"):
         if key not in train:
             raise InputError(f'it has no "{key}"')
-    step = _count(train["step"], "step")
-    num_steps = _count(train["num_steps"], "num_steps", positive=True)
-    if step > num_steps:
-        raise InputError(f"its step {step} is past its num_steps {num_steps}")
+    check_train_section(train, n_params)
     opt = train["optimizer"]
+    hyper = {key: float(opt[key]) for key in ("lr", "beta1", "beta2", "eps")}
+    m = [float(x) for x in opt["m"]]
+    v = [float(x) for x in opt["v"]]
+    return TrainState(train["step"], train["num_steps"], m, v), Adam(**hyper)
+
+
+def check_train_section(train: dict[str, Any], n_params: int) -> None:
+    """Check every field the section has (a partial one, e.g. only a step, is fine).
+
+    What a resumed run or the sampler reads must be usable: counts are counts, Adam
+    can divide by what it divides by, the random state can be restored. Unknown
+    keys are refused, as a checkpoint's unknown top-level keys are.
+    """
+    extra = [k for k in train if k not in TRAIN_KEYS]
+    if extra:
+        raise InputError(f"the train section has unexpected key(s) {_names(extra)}")
+    step = _count(train["step"], "step") if "step" in train else None
+    if "num_steps" in train:
+        num_steps = _count(train["num_steps"], "num_steps", positive=True)
+        if step is not None and step > num_steps:
+            raise InputError(f"its step {step} is past its num_steps {num_steps}")
+    if train.get("num_docs") is not None:
+        _count(train["num_docs"], "num_docs")
+    seed = train.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InputError(f"its seed is {seed!r}, expected an integer")
+    for key in ("data", "docs_sha256"):
+        if train.get(key) is not None and not isinstance(train[key], str):
+            raise InputError(f"its {key} is {train[key]!r}, expected a string")
+    if train.get("last_loss") is not None:
+        _finite(train["last_loss"], "last_loss")
+    if "optimizer" in train:
+        _check_adam(train["optimizer"], n_params)
+    if "random_state" in train:
+        decode_random_state(train["random_state"])
+
+
+def _check_adam(opt: Any, n_params: int) -> None:
+    """Adam's state: the hyper-parameters it can divide by, one moment per parameter."""
     if not isinstance(opt, dict) or opt.get("name") != "adam":
         raise InputError("its optimizer state is not Adam's")
-    hyper = {}
-    for key in ("lr", "beta1", "beta2", "eps"):
-        x = opt.get(key)
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise InputError(f"its Adam {key} is {x!r}, not a finite number")
-        hyper[key] = float(x)
-    m = _finite_floats(opt.get("m"), n_params, "Adam m")
-    v = _finite_floats(opt.get("v"), n_params, "Adam v", non_negative=True)
-    return TrainState(step, num_steps, m, v), Adam(**hyper)
+    extra = [k for k in opt if k not in OPTIMIZER_KEYS]
+    if extra:
+        raise InputError(f"its optimizer has unexpected key(s) {_names(extra)}")
+    lr = _finite(opt.get("lr"), "Adam lr")
+    if lr <= 0:
+        raise InputError(f"its Adam lr is {opt['lr']!r}, expected a number > 0")
+    for key in ("beta1", "beta2"):  # 1 - beta**t is a divisor
+        if not 0 <= _finite(opt.get(key), f"Adam {key}") < 1:
+            raise InputError(f"its Adam {key} is {opt[key]!r}, expected a number in [0, 1)")
+    if _finite(opt.get("eps"), "Adam eps") <= 0:  # keeps sqrt(v_hat) + eps above 0
+        raise InputError(f"its Adam eps is {opt['eps']!r}, expected a number > 0")
+    _finite_floats(opt.get("m"), n_params, "Adam m")
+    _finite_floats(opt.get("v"), n_params, "Adam v", non_negative=True)
+
+
+def _finite(x: Any, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        raise InputError(f"its {what} is {x!r}, not a finite number")
+    return float(x)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
