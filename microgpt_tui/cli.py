@@ -10,13 +10,20 @@ about to open the app, so the others start fast and work without a terminal.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
-from collections.abc import Sequence
 
-from microgpt_tui.subcommands.options import Parser
-from microgpt_tui.subcommands.outcome import PROG, report_errors
+from microgpt_tui.subcommands import EXIT_INTERRUPTED, PROG
+
+try:  # a Ctrl-C while the command line loads ends as quietly as one at any later moment
+    import argparse
+    import importlib
+    from collections.abc import Sequence
+
+    from microgpt_tui.subcommands.options import Parser
+    from microgpt_tui.subcommands.outcome import report_errors
+except KeyboardInterrupt:
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED) from None
 
 # Each subcommand's module and its line in `--help`. Only the module of the command
 # being run is imported (pip's commands_dict): `train` does not pay for `attach`.

@@ -848,3 +848,116 @@ def test_sigterm_saves_the_last_completed_step_like_ctrl_c(names_file, tmp_path)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "terminated: saved step" in err
     assert load_checkpoint(ckpt).train["step"] == len(steps_in(log)) >= 3
+
+
+# --- Ctrl-C at any moment of a command's start (issue 13 item 13) ---------------------------
+
+OURS = (str(REPO / "microgpt_tui"), str(REPO / "engine"))
+
+CTRL_C_WHILE_IMPORTING = """
+import importlib.abc, sys
+
+INTERRUPTED = sys.argv[1]  # the module during whose loading Ctrl-C is pressed
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == INTERRUPTED:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv[:2] = ["microgpt-tui"]
+import runpy
+runpy.run_module("microgpt_tui", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["argparse", "microgpt_tui.subcommands.options", "microgpt_tui.cli", "engine.train"],
+)
+def test_ctrl_c_while_a_module_loads_is_quiet(module):
+    # (argparse and options load with microgpt_tui.cli; engine.train with `sample`)
+    done = python("-c", CTRL_C_WHILE_IMPORTING, module, "sample", "--num", "1")
+    assert (done.returncode, done.stdout) == (130, ""), done.stderr
+    assert done.stderr == "microgpt-tui: interrupted\n"
+
+
+# What the `microgpt-tui` console script that pip writes does.
+CONSOLE_SCRIPT = "import sys; from microgpt_tui.cli import main; sys.exit(main())"
+
+
+def our_frames(stderr: str) -> list[str]:
+    """The traceback lines of `stderr` that are in this project's code."""
+    return [line for line in stderr.splitlines() if line.strip().startswith("File") and
+            any(folder in line for folder in OURS)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_random_moments_of_the_start_prints_no_traceback_of_ours():
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    import random
+
+    rng = random.Random(13)
+    interrupted = 0
+    for _ in range(40):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CONSOLE_SCRIPT, "sample", "--num", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"},
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.0, 0.25))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        # Before our code runs, the interpreter's own start may print its traceback
+        # (any Python program's does); from our first line on, none.
+        assert our_frames(err) == [], err
+        if "microgpt-tui: interrupted" in err:
+            assert proc.returncode == 130 and err == "microgpt-tui: interrupted\n", err
+            interrupted += 1
+        else:
+            assert proc.returncode in (0, 1, -signal.SIGINT), err
+    assert interrupted >= 10  # most moments fall in the command, not in Python's own start
+
+
+# --- streaming samples, and the debugger without a terminal (issue 13 item 16) ---------------
+
+
+def test_samples_stream_and_a_closed_pipe_ends_quietly():
+    # GIVEN `sample --num 3000 | head -1`
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CONSOLE_SCRIPT, "sample", "--num", "3000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"},
+    )  # fmt: skip
+    try:
+        # THEN the first sample arrives while the rest are still being drawn
+        assert proc.stdout.readline() == f"sample  1: {MICROGPT_SAMPLES[0]}\n"
+        assert proc.poll() is None
+        # AND closing the pipe ends the command at once, with no complaint
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr.read() == ""
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["debug", "--doc", "emma"], "`grads` prints the gradients without one"),
+        ([], "`grads` prints the gradients without one"),
+        (["attach", str(REPO / "tests" / "attach_scripts" / "microgpt_relu.py"), "1"], "--grads"),
+    ],
+)
+def test_the_debugger_without_a_terminal_exits_2_with_a_hint(argv, hint):
+    env = {**os.environ, "MICROGPT_TUI_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONSOLE_SCRIPT, *argv],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("microgpt-tui: the debugger needs a terminal, but stdin and stdout")
+    assert hint in last and "Traceback" not in done.stderr

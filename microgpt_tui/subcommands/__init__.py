@@ -4,4 +4,13 @@ Each module has `add_parser(subparsers)`, which declares the subcommand's option
 and sets `run` as its handler, and `run(args) -> int`, the exit status. Options
 shared by several subcommands (the MODEL options, number parsers) live in
 `options`. `microgpt_tui.cli` only builds the parser from these and dispatches.
+
+The program's name and exit statuses are here, in the package's own module, so
+`microgpt_tui.cli` has them before it imports anything that a Ctrl-C could cut short.
 """
+
+PROG = "microgpt-tui"
+
+EXIT_BAD_INPUT = 2  # one line on stderr, no traceback
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM: `train` saves its last step, then says it was stopped

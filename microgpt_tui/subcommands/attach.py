@@ -27,9 +27,10 @@ from engine.attach import DEFAULT_SCOPE_VARS, AttachResult, attach_script, parse
 from engine.errors import InputError
 from engine.report import grads_report, report_json
 from engine.stepper import BackwardPass
+from microgpt_tui.subcommands import PROG
 from microgpt_tui.subcommands.grads import print_grads_table
 from microgpt_tui.subcommands.options import Parser
-from microgpt_tui.subcommands.outcome import PROG, report_errors
+from microgpt_tui.subcommands.outcome import report_errors
 from microgpt_tui.subcommands.terminal import require_terminal
 
 DESCRIPTION = """\

@@ -12,11 +12,7 @@ import sys
 from collections.abc import Callable
 
 from engine.errors import InputError
-
-PROG = "microgpt-tui"
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
-EXIT_TERMINATED = 143  # 128 + SIGTERM: `train` saves its last step, then says it was stopped
+from microgpt_tui.subcommands import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PROG
 
 
 def report_errors(command: Callable[[], int]) -> int:

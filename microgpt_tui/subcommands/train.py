@@ -11,8 +11,8 @@ import threading
 from engine.errors import InputError
 from engine.fs import check_writable
 from engine.train import Diverged, StepResult
+from microgpt_tui.subcommands import EXIT_INTERRUPTED, EXIT_TERMINATED, PROG
 from microgpt_tui.subcommands.options import add_model_options, non_negative_int, positive_int
-from microgpt_tui.subcommands.outcome import EXIT_INTERRUPTED, EXIT_TERMINATED, PROG
 from microgpt_tui.subcommands.progress import progress_for
 from microgpt_tui.subcommands.sample import DEFAULT_NUM, print_samples
 from microgpt_tui.subcommands.train_log import StepLog

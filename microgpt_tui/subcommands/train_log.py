@@ -26,7 +26,7 @@ import sys
 from engine.errors import InputError
 from engine.fs import reason
 from engine.train import StepResult
-from microgpt_tui.subcommands.outcome import PROG
+from microgpt_tui.subcommands import PROG
 
 
 class StepLog:

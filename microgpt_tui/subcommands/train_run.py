@@ -26,8 +26,8 @@ from engine.train_section import (
     train_section,
 )
 from engine.workspace import DEFAULT_SEED, Workspace, open_workspace, to_checkpoint
+from microgpt_tui.subcommands import PROG
 from microgpt_tui.subcommands.options import model_options
-from microgpt_tui.subcommands.outcome import PROG
 
 DEFAULT_STEPS = 1000  # microgpt's num_steps
 
