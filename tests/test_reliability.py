@@ -265,3 +265,20 @@ def test_a_mutated_checkpoint_is_usable_or_refused_in_one_line(valid, tmp_path, 
         if code == 2:
             assert err.count("\n") == 1 and err.startswith("microgpt-tui: "), (changes, err)
     event(f"exit statuses {codes}")  # --hypothesis-show-statistics: how often each happens
+
+
+def test_every_test_the_readmes_reliability_section_names_exists() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    named, file = [], None
+    for ref in re.findall(r"`((?:test_\w+\.py)?(?:::\w+)?)`", section):
+        if ref.endswith(".py") or ".py::" in ref:
+            file = ref.split("::")[0]
+        if "::" in ref:
+            named.append((file, ref.split("::")[1]))
+    assert len(named) >= 12
+    for file, name in named:
+        source = (Path(__file__).parent / file).read_text()
+        assert f"def {name}(" in source, f"{file}::{name}"
