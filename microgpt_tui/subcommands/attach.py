@@ -55,17 +55,22 @@ USAGE = (
 )
 
 
+# How attach's parser is made, as a subcommand's or on its own (`run_attach`).
+PARSER_SETTINGS = {
+    "usage": USAGE,
+    "description": DESCRIPTION,
+    "epilog": EPILOG,
+    "formatter_class": argparse.RawDescriptionHelpFormatter,
+    "add_help": False,  # -h is an option like ours: SCRIPT's own -h goes to SCRIPT
+    "allow_abbrev": False,  # `--g` after SCRIPT is the script's, not our --grads
+    "extras_error": lambda extras: (
+        f"unknown option {extras[0]!r} before SCRIPT; the script's own options go after SCRIPT"
+    ),
+}
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "attach",
-        usage=USAGE,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        add_help=False,
-        allow_abbrev=False,
-        extras_error=_before_script,
-    )
+    p = subparsers.add_parser("attach", **PARSER_SETTINGS)
     _declare(p)
     p.set_defaults(run=run)
 
@@ -106,22 +111,9 @@ def _declare_ours(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _before_script(extras: list[str]) -> str:
-    return f"unknown option {extras[0]!r} before SCRIPT; the script's own options go after SCRIPT"
-
-
 def standalone_parser() -> Parser:
     """attach's parser on its own (the main parser builds the same one as a subcommand)."""
-    p = Parser(
-        prog=f"{PROG} attach",
-        usage=USAGE,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        add_help=False,
-        allow_abbrev=False,
-        extras_error=_before_script,
-    )
+    p = Parser(prog=f"{PROG} attach", **PARSER_SETTINGS)
     _declare(p)
     return p
 
