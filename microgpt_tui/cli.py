@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from microgpt_tui.subcommands import EXIT_INTERRUPTED, PROG
+from microgpt_tui.subcommands import EXIT_INTERRUPTED, PROG, is_ctrl_c
 
 try:  # a Ctrl-C while the command line loads ends as quietly as one at any later moment
     import argparse
@@ -21,7 +21,9 @@ try:  # a Ctrl-C while the command line loads ends as quietly as one at any late
 
     from microgpt_tui.subcommands.options import Parser
     from microgpt_tui.subcommands.outcome import report_errors
-except KeyboardInterrupt:
+except (KeyboardInterrupt, RuntimeError) as e:
+    if not is_ctrl_c(e):
+        raise
     print(f"{PROG}: interrupted", file=sys.stderr)
     raise SystemExit(EXIT_INTERRUPTED) from None
 

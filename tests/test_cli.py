@@ -857,10 +857,14 @@ OURS = (str(REPO / "microgpt_tui"), str(REPO / "engine"))
 CTRL_C_WHILE_IMPORTING = """
 import importlib.abc, sys
 
-INTERRUPTED = sys.argv[1]  # the module during whose loading Ctrl-C is pressed
+# the module during whose loading Ctrl-C is pressed; "wrapped:" as Python 3.11 wraps
+# one that lands in a class's creation (in a dataclass field's __set_name__)
+WRAPPED, _, INTERRUPTED = sys.argv[1].rpartition(":")
 
 class CtrlC(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
+        if name == INTERRUPTED and WRAPPED:
+            raise RuntimeError("Error calling __set_name__") from KeyboardInterrupt()
         if name == INTERRUPTED:
             raise KeyboardInterrupt
         return None
@@ -874,7 +878,14 @@ runpy.run_module("microgpt_tui", run_name="__main__")
 
 @pytest.mark.parametrize(
     "module",
-    ["argparse", "microgpt_tui.subcommands.options", "microgpt_tui.cli", "engine.train"],
+    [
+        "argparse",
+        "microgpt_tui.subcommands.options",
+        "microgpt_tui.cli",
+        "engine.train",
+        "wrapped:engine.train",
+        "wrapped:microgpt_tui.subcommands.options",
+    ],
 )
 def test_ctrl_c_while_a_module_loads_is_quiet(module):
     # (argparse and options load with microgpt_tui.cli; engine.train with `sample`)
@@ -885,6 +896,16 @@ def test_ctrl_c_while_a_module_loads_is_quiet(module):
 
 # What the `microgpt-tui` console script that pip writes does.
 CONSOLE_SCRIPT = "import sys; from microgpt_tui.cli import main; sys.exit(main())"
+
+
+def test_a_runtime_error_that_is_not_a_ctrl_c_stays_an_internal_error():
+    from microgpt_tui.subcommands.outcome import report_errors
+
+    def fails() -> int:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        report_errors(fails)
 
 
 def our_frames(stderr: str) -> list[str]:

@@ -14,3 +14,16 @@ PROG = "microgpt-tui"
 EXIT_BAD_INPUT = 2  # one line on stderr, no traceback
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM: `train` saves its last step, then says it was stopped
+
+
+def is_ctrl_c(error: BaseException | None) -> bool:
+    """A KeyboardInterrupt, or an error Python made of one.
+
+    A Ctrl-C that lands while a class is being created (a dataclass's fields'
+    `__set_name__`) reaches us as a RuntimeError caused by the KeyboardInterrupt.
+    """
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__
+    return False

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from engine.errors import InputError
-from microgpt_tui.subcommands import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PROG
+from microgpt_tui.subcommands import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PROG, is_ctrl_c
 
 
 def report_errors(command: Callable[[], int]) -> int:
@@ -26,7 +26,9 @@ def report_errors(command: Callable[[], int]) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError) as e:
+        if not is_ctrl_c(e):
+            raise
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
