@@ -1,16 +1,12 @@
 """`python -m microgpt_tui`: the same as the `microgpt-tui` command."""
 
-from microgpt_tui.subcommands import EXIT_INTERRUPTED, PROG, is_ctrl_c
-
 try:  # a Ctrl-C while the command line loads: as quiet as in microgpt_tui.cli itself
     from microgpt_tui.cli import main
-except (KeyboardInterrupt, RuntimeError) as e:
-    import sys
+except (KeyboardInterrupt, RuntimeError) as error:
+    from microgpt_tui.subcommands import exit_if_interrupted
 
-    if not is_ctrl_c(e):
-        raise
-    print(f"{PROG}: interrupted", file=sys.stderr)
-    raise SystemExit(EXIT_INTERRUPTED) from None
+    exit_if_interrupted(error)
+    raise
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import sys
 
-from microgpt_tui.subcommands import EXIT_INTERRUPTED, PROG, is_ctrl_c
-
 try:  # a Ctrl-C while the command line loads ends as quietly as one at any later moment
     import argparse
     import importlib
     from collections.abc import Sequence
 
+    from microgpt_tui.subcommands import PROG
     from microgpt_tui.subcommands.options import Parser
     from microgpt_tui.subcommands.outcome import report_errors
-except (KeyboardInterrupt, RuntimeError) as e:
-    if not is_ctrl_c(e):
-        raise
-    print(f"{PROG}: interrupted", file=sys.stderr)
-    raise SystemExit(EXIT_INTERRUPTED) from None
+except (KeyboardInterrupt, RuntimeError) as error:
+    from microgpt_tui.subcommands import exit_if_interrupted  # (loaded again if cut short)
+
+    exit_if_interrupted(error)
+    raise
 
 # Each subcommand's module and its line in `--help`. Only the module of the command
 # being run is imported (pip's commands_dict): `train` does not pay for `attach`.

@@ -5,9 +5,11 @@ and sets `run` as its handler, and `run(args) -> int`, the exit status. Options
 shared by several subcommands (the MODEL options, number parsers) live in
 `options`. `microgpt_tui.cli` only builds the parser from these and dispatches.
 
-The program's name and exit statuses are here, in the package's own module, so
-`microgpt_tui.cli` has them before it imports anything that a Ctrl-C could cut short.
+The program's name and exit statuses are here, in the package's own module, with
+what `microgpt_tui.cli` needs when a Ctrl-C cuts its loading short.
 """
+
+import sys
 
 PROG = "microgpt-tui"
 
@@ -27,3 +29,10 @@ def is_ctrl_c(error: BaseException | None) -> bool:
             return True
         error = error.__cause__
     return False
+
+
+def exit_if_interrupted(error: BaseException) -> None:
+    """For a module-level guard: a Ctrl-C ends quietly (SystemExit 130); else return."""
+    if is_ctrl_c(error):
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
