@@ -24,6 +24,7 @@ from engine.config import GPTConfig
 from engine.data import check_vocab
 from engine.errors import InputError
 from engine.fs import read_regular, write_atomically
+from engine.train_section import check_train_section
 
 FORMAT = "microgpt-tui.checkpoint"
 VERSION = 1
@@ -150,7 +151,7 @@ def _parse(raw: bytes) -> Checkpoint:
     if data["format"] != FORMAT:
         raise _Invalid(f'"format" is {data["format"]!r}, expected {FORMAT!r}')
     version = data.get("version")
-    if version != VERSION or isinstance(version, bool):
+    if type(version) is not int or version != VERSION:  # not 1.0, not true
         raise _Invalid(f"version {version!r} is not supported (this program reads {VERSION})")
     extra = [k for k in data if k not in TOP_LEVEL_KEYS]
     if extra:
@@ -164,8 +165,10 @@ def _parse(raw: bytes) -> Checkpoint:
     _check_vocab(vocab)
     state_dict = _check_state_dict(data["state_dict"], config, vocab)
     train = data.get("train")
-    if "train" in data and not isinstance(train, dict):
-        raise _Invalid(f'"train" is {_kind(train)}, expected an object')
+    if "train" in data:
+        if not isinstance(train, dict):
+            raise _Invalid(f'"train" is {_kind(train)}, expected an object')
+        _check_train(train, config, vocab)
     return Checkpoint(config=config, vocab=vocab, state_dict=state_dict, train=train)
 
 
@@ -182,6 +185,14 @@ def _parse_config(config: Any) -> GPTConfig:
 
 
 # --- shared validation --------------------------------------------------------------------
+
+
+def _check_train(train: dict[str, Any], config: GPTConfig, vocab: str) -> None:
+    n_params = sum(rows * cols for rows, cols in config.matrix_shapes(len(vocab) + 1).values())
+    try:
+        check_train_section(train, n_params)
+    except InputError as e:
+        raise _Invalid(f'"train": {e}') from None
 
 
 def _check_vocab(vocab: Any) -> None:

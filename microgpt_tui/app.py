@@ -10,7 +10,6 @@ the main screen's state (`session`, `inspected`, …) and a few of its calls.
 
 from __future__ import annotations
 
-import argparse
 import os
 
 from textual.app import App
@@ -18,9 +17,9 @@ from textual.command import CommandPalette
 from textual.widgets import LoadingIndicator
 
 from engine.controller import Controller
-from engine.session import DebugSession, resolve_position
+from engine.session import DebugSession
 from engine.value import Value
-from engine.workspace import Workspace, open_workspace
+from engine.workspace import Workspace
 from microgpt_tui.keys import APP_KEYS
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.debugger import DebuggerScreen
@@ -178,22 +177,3 @@ def session_app(
         source=f"script {shown}",
         source_file=path,
     )
-
-
-def run_session(session: DebugSession, source_path: str | os.PathLike[str]) -> int:
-    """`microgpt-tui attach SCRIPT`: debug a captured session; 0 when the user quits."""
-    app = session_app(session, source_path)
-    app.run()
-    return app.return_code or 0
-
-
-def run_debugger(args: argparse.Namespace) -> int:
-    """`microgpt-tui debug`: check the input, then run the app (bad input exits 2 before it)."""
-    from microgpt_tui.cli import model_options
-
-    workspace = open_workspace(**model_options(args))
-    tokens = workspace.tokenizer.encode(args.doc)  # InputError: a character not in the vocabulary
-    resolve_position(workspace.model, tokens, args.pos)  # InputError: past the document's end
-    app = DebuggerApp(workspace, doc=args.doc, pos=args.pos)
-    app.run()
-    return app.return_code or 0
