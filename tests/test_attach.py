@@ -19,13 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.attach import (
-    _lone_refcount,
-    _sweep,
-    attach_script,
-    binding_spans,
-    parse_scope_vars,
-)
+from engine.attach import attach_script, parse_scope_vars
+from engine.attach.recorder import lone_refcount, sweep
+from engine.attach.script import binding_spans
 from engine.capture import reroot
 from engine.errors import InputError
 from engine.stepper import BackwardPass
@@ -161,7 +157,7 @@ def test_sweep_keeps_what_someone_else_holds() -> None:
     nodes = [leaf, held, dead_root._children[0], dead_root]
     contexts = ["leaf", "held", "child", "root"]
     del dead_root
-    kept_nodes, kept_contexts, _ = _sweep(nodes, contexts, _lone_refcount())
+    kept_nodes, kept_contexts, _ = sweep(nodes, contexts, lone_refcount())
     assert kept_contexts == ["leaf", "held"] and kept_nodes == [leaf, held]
 
 
