@@ -29,14 +29,16 @@ PROG = "microgpt-tui"
 USAGE = f"""\
 usage: {PROG} attach [OPTIONS] SCRIPT [ARGS...] [OPTIONS] [-- SCRIPT-ARGS...]
 
-Run your own microgpt-style script (one that defines a Value class with backward()
-whose instances keep _children and _local_grads) and debug the graph of its N-th
-backward() call, with the script's own source in the source panel.
+Run your own scalar-autograd script (a Value class with backward(), keeping
+_children and _local_grads as microgpt does, or _prev and _backward closures as
+micrograd does, defined anywhere) and debug the graph of its N-th backward()
+call as that backward() ran, with the script's own source in the source panel.
 
 options (before SCRIPT, or anywhere after it; after `--` everything is the script's):
   --backward N        capture at the N-th call of backward() (default: 1)
   --scope-vars MAP    the script's variables that name scopes, NAME=PREFIX,...
-                      (default: pos_id=pos,li=layer,h=head; "" for none)
+                      (default: the counters of for-loops over range(), microgpt's
+                      pos_id, li, h as pos, layer, head; "" for none)
   --grads             print the loss and every parameter's gradient instead
   --json              with --grads: JSON, as `{PROG} grads --json` prints it
   -h, --help          show this help
@@ -158,32 +160,28 @@ def _run(args: AttachArgs) -> int:
             args.script, args.script_args, backward=args.backward, scope_vars=args.scope_vars
         )
     sys.stdout.flush()
+    for note in result.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     if args.grads:
         return print_grads(result, args.script, as_json=args.json)
     return open_debugger(result)
 
 
-def grads_report(result, doc: str) -> dict:
-    """`{"loss", "doc", "pos", "nodes", "grads"}` as `grads --json` has it, by the stepper."""
-    from engine.stepper import BackwardPass
-
+def grads_report(result) -> dict:
+    """`{"loss", "doc", "pos", "nodes", "grads"}` as `grads --json` has it: the grads the
+    replay of the script's own backward() leaves, each parameter in its own shape."""
     capture = result.capture
-    BackwardPass(capture.root, capture.nodes, capture.order).run_to_end()
-    grads = {
-        name: [[float(p.grad) for p in row] for row in mat]
-        for name, mat in result.state_dict.items()
-    }
     return {
         "loss": capture.root.data,
-        "doc": doc,
+        "doc": result.doc,
         "pos": capture.pos,
         "nodes": len(capture.nodes),
-        "grads": grads,
+        "grads": result.grads(),
     }
 
 
 def print_grads(result, doc: str, *, as_json: bool) -> int:
-    report = grads_report(result, doc)
+    report = grads_report(result)
     if as_json:
         try:
             text = json.dumps(report, allow_nan=False)
@@ -193,14 +191,17 @@ def print_grads(result, doc: str, *, as_json: bool) -> int:
             ) from None
         print(text)
         return 0
-    grads = report["grads"]
+    grads = {  # as matrices: a vector is one row
+        name: [[float(p.grad) for p in row] for row in mat]
+        for name, mat in result.state_dict.items()
+    }
     print(f"script  {doc} (its backward() call #{result.backward_calls})")
     if result.doc:
         print(f"doc     {result.doc!r}")
     print(f"loss    {report['loss']:.6f}")
     print(f"nodes   {report['nodes']} (the loss depends on them, parameters and constants too)")
     if not grads:
-        print("params  none found: the script keeps no dict of matrices of values in its variables")
+        print("params  none found: no state_dict, model.parameters() or variable holds them")
         return 0
     from microgpt_tui.cli import print_grads_table
 
@@ -208,8 +209,18 @@ def print_grads(result, doc: str, *, as_json: bool) -> int:
     return 0
 
 
-def open_debugger(result) -> int:
-    """Open the debugger on the captured graph, the script's source in the source panel."""
-    from microgpt_tui.app import run_session
+def attach_app(result):
+    """The debugger on the captured graph, the script's source in the source panel; the
+    result's notes (e.g. how to name scope levels) shown as it opens."""
+    from microgpt_tui.app import session_app
 
-    return run_session(result.session(), result.script)
+    app = session_app(result.session(), result.script)
+    for note in result.notes:
+        app.call_later(app.notify, note, timeout=20)
+    return app
+
+
+def open_debugger(result) -> int:
+    app = attach_app(result)
+    app.run()
+    return app.return_code or 0

@@ -1,79 +1,101 @@
-"""`attach_script`: run the user's script and capture the graph its `backward()` walks.
+"""`attach_script`: run the user's script and capture the graph its own `backward()` walked.
 
-The script runs unmodified on disk, as `__main__`, from its source parsed with `ast`
-and compiled under its real file name. The only rewrite: right after every class
-shaped like microgpt's `Value`, a call hands the class to the `Recorder`, which
-wraps its `__init__` and `backward`. From then on every node the script creates
-gets a record (its place in creation order, its op, the script line and scope that
-made it). At the N-th call of `backward()` the script is stopped before the
-backward runs, and the graph rooted at that value is converted into engine
-`Value`s, which the project's stepper walks exactly as the script's own
-`backward()` would.
+The script runs unmodified, as `__main__`, compiled from its own source under its
+real file name. Every value class it creates or imports (`classes.ClassWatch`)
+gets its `__init__` and `backward` wrapped for the run: from then on each node
+the script creates is recorded (its place in creation order, its op, the script
+line and scope that made it). At the N-th call of `backward()` the script's own
+backward runs with every grad write logged, and then the script is stopped. The
+graph rooted at that value is converted into engine `Value`s, and the session
+steps through the logged writes (`engine.replay.ReplayWalk`): what the script's
+backward did, in its order, from the grads the nodes held before the call.
 """
 
 from __future__ import annotations
 
-import ast
-import sys
+import builtins
+import gc
 import time
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engine.attach.convert import convert, tokens_and_tokenizer
+from engine.attach.captured import Converted, capture_stop
+from engine.attach.classes import SUPPORTED, ClassWatch
 from engine.attach.provenance import Provenance
 from engine.attach.recorder import Captured, Recorder
 from engine.attach.running import BOTTOM, as_main, exec_script, script_error
-from engine.attach.scopes import DEFAULT_SCOPE_VARS
+from engine.attach.scopes import counter_prefixes
 from engine.attach.script import (
-    HOOK_NAME,
-    Instrument,
+    Script,
     binding_spans,
-    find_value_classes,
+    compile_script,
+    counter_loops,
     load_script,
-    syntax_error_message,
+    loops_around,
 )
-from engine.capture import Capture, Parameters
+from engine.capture import Capture, paused_gc
 from engine.data import Tokenizer
 from engine.errors import InputError
+from engine.replay import RecordedBackward, ReplayWalk
 from engine.session import DebugSession
 from engine.value import Value
 
 
 @dataclass
 class AttachResult:
-    """A script's captured graph, with what the debugger and `--grads` need."""
+    """A script's captured graph and recorded backward(), with what the debugger needs."""
 
     capture: Capture
-    model: Parameters  # the script's parameters (capture.model)
+    model: object  # the script's parameters (`ScriptParameters`, capture.model)
     tokenizer: Tokenizer | None
-    doc: str  # the script's `doc` when it has one, else ""
+    doc: str | None  # the document the graph was built from (the script's `doc`), if known
     script: str  # absolute path
     source: str
     backward_calls: int
     run_seconds: float  # from the script's start to the chosen backward() call
-    convert_seconds: float
+    backward_seconds: float  # the script's own backward(), recorded
+    convert_seconds: float  # from the script's stop to this result
+    recorded_backward: RecordedBackward
     script_nodes: list = field(default_factory=list)  # the script's own objects, by node id
     recorded: int = 0  # records held at the stop (pruning keeps about two steps' graphs)
+    notes: list[str] = field(default_factory=list)  # worth telling the user (no scope levels)
 
     @property
     def state_dict(self) -> dict[str, list[list[Value]]]:
-        return self.model.state_dict
+        """The parameters by name, each as rows (what the debugger's views show)."""
+        return self.model.state_dict  # type: ignore[attr-defined]
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        """The parameters by name, in the shapes the script keeps them."""
+        return self.model.shaped  # type: ignore[attr-defined]
+
+    def replay(self) -> ReplayWalk:
+        """A walk over the script's own backward(), at its start."""
+        return ReplayWalk(self.capture.root, self.capture.nodes, self.recorded_backward)
+
+    def grads(self) -> dict[str, object]:
+        """Every parameter's grad once the script's backward() has run, in its shape."""
+        self.replay().run_to_end()
+        return self.model.grads()  # type: ignore[attr-defined]
 
     def session(self) -> DebugSession:
-        return DebugSession.from_capture(self.capture, self.model, self.tokenizer, self.doc)
+        return DebugSession.from_capture(
+            self.capture, self.model, self.tokenizer, self.doc or "", backward=self.replay()
+        )
 
 
-def _compile(display: str, tree: ast.Module, filename: str) -> types.CodeType:
-    tree = ast.fix_missing_locations(Instrument(find_value_classes(tree, display)).visit(tree))
-    try:
-        return compile(tree, filename, "exec")
-    except SyntaxError as e:  # e.g. a `return` outside a function: the compiler, not the parser
-        raise InputError(syntax_error_message(display, e)) from None
-
-
-def _not_captured(display: str, rec: Recorder, backward: int) -> InputError:
+def _not_captured(display: str, rec: Recorder, watch: ClassWatch, backward: int) -> InputError:
     calls = rec.backward_calls
+    if not rec.shapes:
+        if watch.refused:
+            cls = watch.refused[0]
+            return InputError(
+                f"{display}: class {cls.__name__} has backward() but keeps neither "
+                f"`_children`/`_local_grads` nor `_prev`/`_backward`; {SUPPORTED}"
+            )
+        return InputError(f"{display} defines no value class with backward(); {SUPPORTED}")
     if calls == 0:
         return InputError(f"{display} finished without calling backward(); nothing to capture")
     return InputError(
@@ -82,29 +104,48 @@ def _not_captured(display: str, rec: Recorder, backward: int) -> InputError:
     )
 
 
-def _run(display: str, script, code: types.CodeType, rec: Recorder, args: Sequence[str]) -> float:
+def _run(
+    display: str,
+    script: Script,
+    code: types.CodeType,
+    rec: Recorder,
+    watch: ClassWatch,
+    args: Sequence[str],
+) -> float:
     """Run the script until the recorder stops it; the time it started."""
     module = types.ModuleType("__main__")
-    module.__dict__.update(
-        {"__file__": script.path, "__cached__": None, "__builtins__": __builtins__, HOOK_NAME: rec}
-    )
-    with as_main(script.path, args, module):
-        started = time.perf_counter()
-        try:
-            exec_script(code, module.__dict__)
-        except Captured:
-            pass
-        except KeyboardInterrupt:
-            raise
-        except SystemExit as e:
-            if rec.stop is None and e.code not in (None, 0):
-                raise script_error(display, script.path, script.source, e) from None
-        except BaseException as e:  # noqa: BLE001 - the script's own error, shown as such
-            if rec.stop is None:
-                raise script_error(display, script.path, script.source, e) from None
-        finally:
-            sys.stdout.flush()
+    module.__dict__.update({"__file__": script.path, "__cached__": None, "__builtins__": builtins})
+    started = time.perf_counter()
+    try:
+        with as_main(script.path, args, module, Captured), watch.watching():
+            started = time.perf_counter()
+            try:
+                exec_script(code, module.__dict__)
+            except Captured:
+                pass
+            except KeyboardInterrupt:
+                raise
+            except SystemExit as e:
+                if rec.stop is None and e.code not in (None, 0):
+                    raise script_error(display, script.path, script.source, e) from None
+            except BaseException as e:  # noqa: BLE001 - the script's own error, shown as such
+                if rec.stop is None:
+                    raise script_error(display, script.path, script.source, e) from None
+    finally:
+        rec.restore()
+        if rec.stop is None:
+            rec.resume_gc()
+    if rec.fault is not None:
+        raise rec.fault
     return started
+
+
+def _provenance(script: Script, scope_vars: dict[str, str] | None) -> Provenance:
+    if scope_vars is None:  # the loop counters, named after themselves (microgpt's as microgpt's)
+        counters = counter_loops(script.tree)
+        return Provenance(script.path, counters, counter_prefixes(counters))
+    mapping = dict(scope_vars)
+    return Provenance(script.path, binding_spans(script.tree, list(mapping)), mapping)
 
 
 def attach_script(
@@ -113,43 +154,51 @@ def attach_script(
     *,
     backward: int = 1,
     scope_vars: dict[str, str] | None = None,
-    run_backward: bool = False,
 ) -> AttachResult:
-    """Run `path` as `__main__` with `args` and capture the graph of its `backward`-th call.
+    """Run `path` as `__main__` with `args`; record and capture its `backward`-th call.
 
+    `scope_vars` (NAME -> PREFIX) names the scope variables; None: the loop counters.
     InputError (one or two lines, the script's own error and location) if the file is
-    missing, does not parse, defines no supported value class, raises, or calls
-    `backward()` fewer than `backward` times. `run_backward` lets the script's own
-    `backward()` run on the captured value before stopping (tests compare grads).
+    missing, does not parse, has no supported value class, raises, calls `backward()`
+    fewer than `backward` times, or its graph cannot be shown (a cycle, ...).
     """
     if backward < 1:
         raise InputError(f"--backward must be at least 1, got {backward}")
     display = path  # messages name the script as the user did
     script = load_script(path)
-    code = _compile(display, script.tree, script.path)
-    mapping = DEFAULT_SCOPE_VARS if scope_vars is None else dict(scope_vars)
-    provenance = Provenance(script.path, binding_spans(script.tree, list(mapping)), mapping)
+    code = compile_script(script, display)
+    provenance = _provenance(script, scope_vars)
     provenance.bottom = BOTTOM
-    rec = Recorder(provenance, backward=backward, run_backward=run_backward)
-    started = _run(display, script, code, rec, args)
+    provenance.doc_loops = loops_around(script.tree, "doc")
+    rec = Recorder(provenance, backward=backward, display=display)
+    watch = ClassWatch(rec.instrument)
+    started = _run(display, script, code, rec, watch, args)
     stop = rec.stop
     if stop is None:
-        raise _not_captured(display, rec, backward)
-    t0 = time.perf_counter()
-    capture, script_nodes = convert(rec, stop.root, stop.namespaces)
-    tokens, tokenizer, doc = tokens_and_tokenizer(stop.namespaces)
-    capture.tokens = tokens
-    convert_seconds = time.perf_counter() - t0
+        raise _not_captured(display, rec, watch, backward)
+    try:
+        with paused_gc():
+            converted: Converted = capture_stop(rec, stop, drop_steps=scope_vars is None)
+        # The graphs are acyclic (refcounting frees them): keep the cycle collector,
+        # paused since the step before the capture, from re-scanning them all at once
+        # when it resumes. (It leaves alone all that exists now, as the app does.)
+        gc.freeze()
+    finally:
+        rec.resume_gc()
+    done = time.perf_counter()
     return AttachResult(
-        capture=capture,
-        model=capture.model,
-        tokenizer=tokenizer,
-        doc=doc,
+        capture=converted.capture,
+        model=converted.parameters,
+        tokenizer=converted.tokenizer,
+        doc=converted.doc,
         script=script.path,
         source=script.source,
         backward_calls=rec.backward_calls,
         run_seconds=stop.at - started,
-        convert_seconds=convert_seconds,
-        script_nodes=script_nodes,
+        backward_seconds=stop.ended - stop.at,
+        convert_seconds=done - stop.ended,
+        recorded_backward=converted.recorded,
+        script_nodes=converted.script_nodes,
         recorded=len(rec.nodes),
+        notes=converted.notes,
     )

@@ -1,214 +1,280 @@
 """The script's graph as engine values: the same data, children and local gradients.
 
 The nodes are the root and everything it depends on, in creation order (children
-before the nodes made from them), each with its provenance; the parameters are
-named from the script's `state_dict`, other nodes from the script's variables.
+before the nodes made from them), each with its provenance. One pass over the
+records, newest first, marks what the root depends on; a second makes the engine
+nodes, mapping children with C-level lookups (a graph has about two edges a node,
+and hundreds of thousands of nodes). When children are not older than their
+parents (reassigned after creation, or made without `__init__`), a depth-first
+order is used instead; a cycle, children and local gradients of different
+lengths, or data that is not a number are refused with the place the script
+made the node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import sys
+import types
+from collections import deque
+from dataclasses import dataclass
+from operator import attrgetter
 
+from engine.attach.backward_log import NOT_DERIVED, attribute, probe_local_grads
+from engine.attach.classes import ValueShape
 from engine.attach.provenance import UNKNOWN_CONTEXT, NodeContext
-from engine.attach.recorder import Recorder
-from engine.capture import Capture, Parameters
-from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.trace import Trace
 from engine.value import Value
 
 
-def _is_matrix(obj: object, classes: tuple[type, ...]) -> bool:
-    return (
-        isinstance(obj, list)
-        and bool(obj)
-        and all(
-            isinstance(row, list) and row and all(isinstance(x, classes) for x in row)
-            for row in obj
-        )
-    )
+class _NotInOrder(Exception):
+    """A child is not older than its parent, or has no record: use a depth-first order."""
 
 
-def _find_state_dict(spaces: list[dict], classes: tuple[type, ...]) -> dict[str, list] | None:
-    """The first dict of matrices of values in the script's namespaces (microgpt's state_dict)."""
-    for space in reversed(spaces):  # the module's globals first
-        for name, obj in list(space.items()):
-            if name.startswith("__") or not isinstance(obj, dict) or not obj:
-                continue
-            if all(isinstance(k, str) and _is_matrix(m, classes) for k, m in obj.items()):
-                return obj
-    return None
+class NodeSlots:
+    """Where each script object's engine node is kept while converting: its own `grad`.
+
+    Finding a child's node by `id()` in a dict costs a hash and a probe per edge, in
+    tables too big for the cache; reading an attribute of the child is one memory
+    access. So while converting, each object of the graph lends its `grad` slot (or
+    its `__dict__` entry) to hold its node, and `release` puts every grad back. A
+    class whose `grad` is a property of its own gets a dict by `id()` instead.
+    """
+
+    def __init__(self, cls: type) -> None:
+        original = attribute(cls, "grad").original
+        self.lent: list = []  # the objects holding a node
+        self.lent_grads: list = []  # their own grads
+        if isinstance(original, types.MemberDescriptorType):  # a __slots__ entry
+            self.get, self.put = original.__get__, original.__set__
+        elif not hasattr(type(original), "__set__"):  # kept in the instance's __dict__
+            self.get, self.put = attrgetter("grad"), _set_grad
+        else:  # a property of the class's own: leave it alone
+            table: dict[int, Value] = {}
+            self.get = lambda u: table.get(id(u))
+            self.put = lambda u, node: table.__setitem__(id(u), node)
+
+    def lend(self, u: object, node: Value) -> None:
+        """Keep `node` in `u` (its grad saved), and give the node that grad."""
+        grad = self.get(u)
+        node.grad = grad
+        self.lent.append(u)
+        self.lent_grads.append(grad)
+        self.put(u, node)
+
+    def node_of(self, u: object) -> Value | None:
+        node = self.get(u)
+        return node if type(node) is Value else None
+
+    def release(self) -> None:
+        """Every lent grad back, as the script left it."""
+        deque(map(self.put, self.lent, self.lent_grads), maxlen=0)
+        self.lent.clear()
+        self.lent_grads.clear()
 
 
-def _named_values(spaces: list[dict], classes: tuple[type, ...]) -> Iterator[tuple[object, str]]:
-    """(value, name) for the script's variables holding a value, or lists of them."""
-    for space in spaces:  # innermost first
-        for name, obj in list(space.items()):
-            if not name.startswith("__") and isinstance(obj, classes):
-                yield obj, name
-    for space in spaces:
-        for name, obj in list(space.items()):
-            if name.startswith("__") or not isinstance(obj, (list, tuple)):
-                continue
-            stack = [(obj, name, 0)]
-            while stack:
-                seq, label, depth = stack.pop()
-                if not seq:
-                    continue
-                first = seq[0]
-                if isinstance(first, classes):
-                    for i, x in enumerate(seq):
-                        if isinstance(x, classes):
-                            yield x, f"{label}[{i}]"
-                elif isinstance(first, (list, tuple)) and depth < 3:
-                    stack.extend(
-                        (x, f"{label}[{i}]", depth + 1)
-                        for i, x in reversed(list(enumerate(seq)))
-                        if isinstance(x, (list, tuple))
-                    )
+def _set_grad(u: object, value: object) -> None:
+    u.grad = value  # type: ignore[attr-defined]
 
 
-def _ancestors(root: object) -> dict[int, object]:
-    """The root and every node it depends on, by id (user classes may define __eq__)."""
-    seen = {id(root): root}
-    stack = [root]
-    while stack:
-        for child in stack.pop()._children:  # type: ignore[attr-defined]
-            if id(child) not in seen:
-                seen[id(child)] = child
-                stack.append(child)
-    return seen
+@dataclass
+class Graph:
+    """The converted graph: engine nodes by id, and the script's objects and contexts."""
+
+    nodes: list[Value]
+    script_nodes: list  # the script's own object of each node
+    contexts: list[NodeContext]
+    slots: NodeSlots  # each script object's node, until released
+
+    def engine_of(self, u: object) -> Value | None:
+        """The node of a script object, if it is in the graph (until `slots.release()`)."""
+        return self.slots.node_of(u)
 
 
-def _build(order: list[tuple[object, NodeContext]]) -> tuple[list[Value], list[str]]:
-    """Engine Values for the script's nodes, given children first; KeyError if not."""
-    nodes: list[Value] = []
-    chains: list[str] = []
-    built: dict[int, Value] = {}
-    for i, (u, ctx) in enumerate(order):
-        kids = u._children  # type: ignore[attr-defined]
-        if kids:
-            children = tuple([built[id(c)] for c in kids])
-            op = ctx.op or (ctx.creator.co_name.strip("<>") if ctx.creator is not None else "op")
-        else:
-            children, op = (), "const"
-        node = Value(u.data, children, tuple(u._local_grads), op)  # type: ignore[attr-defined]
-        node.id = i
-        node.code = ctx.code
-        node.line = ctx.line
-        node.scope = ctx.scope
-        node.label = None
-        built[id(u)] = node
-        nodes.append(node)
-        chains.append(ctx.chain)
-    return nodes, chains
+def _where(ctx: NodeContext, display: str) -> str:
+    return f"{display}:{ctx.line}" if ctx.code is not None else display
 
 
-def _postorder(root: object) -> list[object]:
-    order, seen = [], {id(root)}
-    stack = [(root, iter(root._children))]  # type: ignore[attr-defined]
+def _depth_first(root: object, children_of, objs: list, ctxs: list, display: str):
+    """The graph children first, with each node's record if it has one; refuses a cycle."""
+    context_of = {id(u): ctx for u, ctx in zip(reversed(objs), reversed(ctxs))}
+    order, done, on_path = [], set(), {id(root)}
+    stack = [(root, iter(children_of(root)))]
     while stack:
         node, children = stack[-1]
         for child in children:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, iter(child._children)))
+            if id(child) in on_path:
+                ctx = context_of.get(id(child), UNKNOWN_CONTEXT)
+                raise InputError(
+                    f"{_where(ctx, display)}: the graph has a cycle (a value made here depends "
+                    "on itself); backward() needs an acyclic graph"
+                )
+            if id(child) not in done:
+                on_path.add(id(child))
+                stack.append((child, iter(children_of(child))))
                 break
         else:
             stack.pop()
+            on_path.discard(id(node))
+            done.add(id(node))
             order.append(node)
-    return order
+    return order, [context_of.get(id(u), UNKNOWN_CONTEXT) for u in order]
 
 
-def _in_creation_order(rec: Recorder, root: object) -> tuple[list[Value], list[str], list]:
-    """Engine nodes, chains and the script's objects, children first (creation order if it is)."""
-    pending = _ancestors(root)
-    order = []
-    for u, ctx in zip(rec.nodes, rec.contexts):
-        if pending.pop(id(u), None) is not None:
-            order.append((u, ctx))
-    try:
-        if pending:  # made without __init__ (copy, __new__): no record, no order
-            raise KeyError
-        nodes, chains = _build(order)
-    except KeyError:  # or children reassigned after creation: children first, then
-        context_of = {id(u): ctx for u, ctx in reversed(list(zip(rec.nodes, rec.contexts)))}
-        order = [(u, context_of.get(id(u), UNKNOWN_CONTEXT)) for u in _postorder(root)]
-        nodes, chains = _build(order)
-    return nodes, chains, [u for u, _ in order]
+def _data_error(data: object, ctx: NodeContext, display: str) -> InputError:
+    return InputError(
+        f"{_where(ctx, display)}: a value holds {type(data).__name__} data "
+        f"({data!r:.40}), not a number; attach needs int or float data"
+    )
 
 
-def _parameters(
-    spaces: list[dict], classes: tuple[type, ...], nodes: list[Value], position: dict[int, int]
-) -> dict[str, list[list[Value]]]:
-    """The script's dict of parameter matrices, as nodes of the graph (or fresh, unused ones)."""
-    state_dict: dict[str, list[list[Value]]] = {}
-    script_state = _find_state_dict(spaces, classes) or {}
-    for name, mat in script_state.items():
-        rows = []
-        for r, row in enumerate(mat):
-            out = []
-            for c, p in enumerate(row):
-                i = position.get(id(p))
-                if i is not None and not nodes[i]._children:
-                    node = nodes[i]
-                else:  # not in this graph: a fresh parameter, grad 0, no id
-                    node = Value(p.data, (), (), "param")
-                    node.id, node.code, node.line = -1, None, 0
-                node.op, node.scope, node.label = "param", "params", f"{name}[{r}][{c}]"
-                out.append(node)
-            rows.append(out)
-        state_dict[name] = rows
-    return state_dict
+def _lengths_error(children: int, local_grads: int, ctx: NodeContext, display: str):
+    return InputError(
+        f"{_where(ctx, display)}: a value has {children} children but {local_grads} local "
+        "gradients; attach needs one per child"
+    )
 
 
-def convert(rec: Recorder, root: object, spaces: list[dict]) -> tuple[Capture, list]:
-    """The script's graph rooted at `root` as engine Values, in creation order.
+def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: NodeSlots, display):
+    """Engine nodes for record `root_at` and what it depends on, newest first.
 
-    Returns the capture (its `model.state_dict` holds the parameters as engine
-    Values) and the script's own objects, by node id.
+    A node reached from the root lends each child a shell node, filled in when the
+    pass reaches the child's record; `_NotInOrder` if the child was filled already
+    (it is not older than its parent: a cycle, or children reassigned).
     """
-    classes = tuple(rec.classes)
-    nodes, chains, script_nodes = _in_creation_order(rec, root)
-    position = {id(u): i for i, u in enumerate(script_nodes)}
-    state_dict = _parameters(spaces, classes, nodes, position)
+    children_of = attrgetter(shape.children)
+    local_grads_of = None if shape.closures else attrgetter("_local_grads")
+    get, put, new = slots.get, slots.put, Value.__new__
+    lent, lent_grads = slots.lent, slots.lent_grads  # (inlined `slots.lend`: it is hot)
+    nodes, script_nodes, contexts = [], [], []
+    root = new(Value)
+    root.id = -1
+    slots.lend(objs[root_at], root)
+    for i in range(root_at, -1, -1):
+        u = objs[i]
+        node = get(u)
+        if type(node) is not Value:
+            continue  # not in the graph
+        node.id = i  # filled: a child that is this node or filled already is out of order
+        shells = []
+        for child in children_of(u):
+            shell = get(child)
+            if type(shell) is not Value:
+                lent.append(child)
+                lent_grads.append(shell)
+                shell = new(Value)
+                shell.grad = lent_grads[-1]
+                shell.id = -1
+                put(child, shell)
+            elif shell.id >= 0:
+                raise _NotInOrder
+            shells.append(shell)
+        ctx = ctxs[i]
+        children = node._children = tuple(shells)
+        data = node.data = u.data
+        if type(data) is not float and type(data) is not int and not isinstance(data, (int, float)):
+            raise _data_error(data, ctx, display)
+        if local_grads_of is None:
+            node._local_grads = ()  # read out of the closures afterwards
+        else:
+            local_grads = node._local_grads = tuple(local_grads_of(u))
+            if len(local_grads) != len(children):
+                raise _lengths_error(len(children), len(local_grads), ctx, display)
+        node.op = ctx.op if children else "const"
+        node.code = ctx.code
+        node.line = ctx.line
+        node.label = None
+        nodes.append(node)
+        script_nodes.append(u)
+        contexts.append(ctx)
+    return nodes, script_nodes, contexts
 
-    # labels: the script's variables, then ids for the leaves left
-    for obj, label in _named_values(spaces, classes):
-        i = position.get(id(obj))
-        if i is not None and nodes[i].label is None:
-            nodes[i].label = label
-    for node in nodes:
-        if node.label is None and not node._children:
-            node.label = f"#{node.id}"
 
-    trace = Trace()
-    trace.nodes = nodes
-    capture = Capture(
-        trace, nodes[-1], model=Parameters(state_dict), chains=chains, script=rec.filename
-    )
-    return capture, script_nodes
+def build_graph(
+    objs: list, ctxs: list, root: object, shape: ValueShape, scopes: ScopeNamer, display: str
+) -> Graph:
+    """The graph rooted at `root` as engine nodes, numbered in creation order.
+
+    Until `graph.slots.release()`, the script's objects hold their nodes in `grad`.
+    """
+    slots = NodeSlots(type(root))
+    root_at = next((i for i in range(len(objs) - 1, -1, -1) if objs[i] is root), -1)
+    try:
+        if root_at < 0:
+            raise _NotInOrder
+        nodes, script_nodes, contexts = _convert(objs, ctxs, root_at, shape, slots, display)
+    except _NotInOrder:
+        slots.release()
+        objs, ctxs = _depth_first(root, attrgetter(shape.children), objs, ctxs, display)
+        nodes, script_nodes, contexts = _convert(objs, ctxs, len(objs) - 1, shape, slots, display)
+    except BaseException:
+        slots.release()
+        raise
+    for lists in (nodes, script_nodes, contexts):
+        lists.reverse()  # creation order
+    scopes.name(contexts)
+    for k, (node, ctx) in enumerate(zip(nodes, contexts)):
+        node.id = k
+        node.scope = ctx.scope
+    return Graph(nodes, script_nodes, contexts, slots)
 
 
-def tokens_and_tokenizer(spaces: list[dict]) -> tuple[list[int], Tokenizer | None, str]:
-    """The script's `tokens`, `uchars` and `doc`, when it keeps them as microgpt does."""
+class ScopeNamer:
+    """Sets each context's scope path once the captured graph's contexts are known.
 
-    def lookup(name: str) -> object:
-        for space in spaces:
-            if name in space:
-                return space[name]
-        return None
+    With `drop_steps`, a level set around the backward() call (`active`) that has one
+    value in the whole graph is left out: it is the training step, the same for all.
+    """
 
-    uchars, tokens, doc = lookup("uchars"), lookup("tokens"), lookup("doc")
-    tokenizer = None
-    if isinstance(uchars, (list, str)) and all(isinstance(c, str) and len(c) == 1 for c in uchars):
-        try:
-            tokenizer = Tokenizer("".join(uchars))
-        except InputError:
-            tokenizer = None
-    ok_tokens = (
-        tokenizer is not None
-        and isinstance(tokens, list)
-        and all(isinstance(t, int) and 0 <= t < tokenizer.vocab_size for t in tokens)
-    )
-    return (list(tokens) if ok_tokens else []), tokenizer, (doc if isinstance(doc, str) else "")
+    def __init__(self, active: set[str], drop_steps: bool) -> None:
+        self.active = active
+        self.drop_steps = drop_steps
+        self.has_levels = False
+
+    def name(self, contexts: list[NodeContext]) -> None:
+        used = set(contexts)
+        values: dict[str, set[str]] = {}
+        for ctx in used:
+            for prefix, text in ctx.parts.levels:
+                values.setdefault(prefix, set()).add(text)
+        dropped = frozenset(
+            p for p in self.active if self.drop_steps and len(values.get(p, ())) == 1
+        )
+        for ctx in used:
+            ctx.scope = "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
+        self.has_levels = any(prefix not in dropped for prefix in values)
+
+
+def closure_local_grads(graph: Graph, cls: type) -> int:
+    """Micrograd-style nodes: children and local gradients read out of `_backward`.
+
+    A node whose closure writes each of its children (`_prev`) at least once and
+    nothing else gets the written nodes as its children, in the order written, with
+    the local gradient of each write (`x * x` has `x` twice). Otherwise its local
+    gradients are not derived (nan). Returns how many nodes that left.
+    """
+    inner = [(n, u) for n, u in zip(graph.nodes, graph.script_nodes) if n._children]
+    probes = probe_local_grads([u for _, u in inner], cls)
+    underived = 0
+    for (node, _), (targets, local_grads) in zip(inner, probes):
+        written = [graph.engine_of(t) for t in targets]
+        if written and all(w is not None for w in written):
+            if {id(w) for w in written} == {id(c) for c in node._children}:
+                node._children = tuple(written)  # type: ignore[arg-type]
+                node._local_grads = tuple(_number(g) for g in local_grads)
+                continue
+        node._local_grads = (NOT_DERIVED,) * len(node._children)
+        underived += 1
+    return underived
+
+
+def _number(g: object) -> float | int:
+    return int(g) if isinstance(g, bool) else g if isinstance(g, (int, float)) else math.nan
+
+
+def micrograd_ops(graph: Graph) -> None:
+    """micrograd names its ops (`_op`: '+', 'tanh', '**2'); leaves stay `const`."""
+    for node, u in zip(graph.nodes, graph.script_nodes):
+        op = getattr(u, "_op", None)
+        if node._children and isinstance(op, str) and op:
+            node.op = op

@@ -13,12 +13,11 @@ scope).
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable
 from typing import NamedTuple
 
-from engine.attach.scopes import NO_PARTS, SEPARATOR, CodeInfo, ScopeParts, extend, value_text
+from engine.attach.scopes import NO_PARTS, SEPARATOR, CodeInfo, ScopeParts, extend, level_text
 from engine.attach.script import Spans
 
 # Op names of the value class's methods; any other method is named after itself (`tanh`).
@@ -39,34 +38,35 @@ OPS = {
     "__abs__": "abs",
 }
 
-_MISSING = object()
 _MAX_LIVE_FRAMES = 256  # live frames remembered before the table is cleared
 
 
 class NodeContext:
     """The provenance shared by the nodes one method makes from one place in the script."""
 
-    __slots__ = ("code", "line", "scope", "chain", "op", "creator")
+    __slots__ = ("code", "line", "parts", "chain", "op", "creator", "scope")
 
     def __init__(
         self,
         code: types.CodeType | None,
         line: int,
-        scope: str,
+        parts: ScopeParts,
         chain: str,
         op: str,
         creator: types.CodeType | None,
     ) -> None:
         self.code = code  # the script code that asked for the node (its site)
         self.line = line
-        self.scope = scope  # `pos3.layer0.head1.softmax`
+        self.parts = parts  # its scope's levels and names (the path is made once captured)
         self.chain = chain  # `gpt › softmax`
-        self.op = op  # the op method's name ("+", "tanh"), "" if the script made it directly
+        # the op method's name ("+", "tanh"); made directly by the script: its function's
+        self.op = op or (creator.co_name.strip("<>") if creator is not None else "op")
         self.creator = creator  # the code that called the value class (checks the cache)
+        self.scope = ""  # the path, set once the captured graph's levels are known
 
 
 # The context of a node made where no script frame is on the stack (a thread, atexit).
-UNKNOWN_CONTEXT = NodeContext(None, 0, "", "", "", None)
+UNKNOWN_CONTEXT = NodeContext(None, 0, NO_PARTS, "", "", None)
 
 
 class KnownCall(NamedTuple):
@@ -113,9 +113,9 @@ class FrameState:
         names = frame.f_globals if self.info.is_module else frame.f_locals
         own = []
         for var, prefix in own_vars:
-            value = names.get(var, _MISSING)
-            if value is not _MISSING:
-                own.append((prefix, value_text(value)))
+            text = level_text(names.get(var))
+            if text is not None:
+                own.append((prefix, text))
         return extend(self.parent_parts, self.info, tuple(own))
 
     def context(
@@ -146,6 +146,7 @@ class Provenance:
         self.states: dict[tuple[int, ScopeParts], FrameState] = {}  # (id(code), parts) -> state
         self._contexts: dict[tuple, NodeContext] = {}
         self.bottom: types.CodeType | None = None  # the frame that runs the script
+        self.doc_loops: list[list[tuple[int, int]]] = []  # loops around each binding of `doc`
         self.on_frames_cleared: Callable[[], None] = lambda: None
 
     def skip_code(self, code: types.CodeType) -> None:
@@ -278,12 +279,36 @@ class Provenance:
             ctx = self._contexts[key] = NodeContext(
                 code,
                 line,
-                sys.intern(parts.scope()),
+                parts,
                 SEPARATOR.join(parts.chain),
                 self.op_names[op],
                 creator,
             )
         return ctx
+
+    def active_prefixes(self, frame: types.FrameType | None) -> set[str]:
+        """The scope levels set in the script's frames at or above `frame` (loops running)."""
+        prefixes: set[str] = set()
+        while frame is not None and frame.f_code is not self.bottom:
+            code = frame.f_code
+            info = self.infos.get(id(code))
+            if info is None and code.co_filename == self.filename and id(code) not in self.skip:
+                info = CodeInfo(code, self.scope_vars, self.spans)
+            if info is not None:
+                prefixes.update(prefix for _, prefix in info.vars_at(frame.f_lineno))
+            frame = frame.f_back
+        return prefixes
+
+    def doc_settled(self, frame: types.FrameType | None) -> bool:
+        """Is every loop around a binding of `doc` running at `frame` (or a caller of it)?"""
+        lines = []
+        while frame is not None and frame.f_code is not self.bottom:
+            if frame.f_code.co_filename == self.filename:
+                lines.append(frame.f_lineno)
+            frame = frame.f_back
+        return all(
+            any(a <= line <= b for line in lines) for spans in self.doc_loops for a, b in spans
+        )
 
     def namespaces(self, frame: types.FrameType | None) -> list[dict]:
         """The script's local namespaces at `frame`, innermost first, then its globals."""

@@ -1,9 +1,19 @@
 """Scopes from the script's own variables: which count where, and the path they make.
 
-A scope variable (default `pos_id -> pos`, `li -> layer`, `h -> head`) counts in a
-frame while it is a parameter of that frame's function, or while the frame runs a
-line inside a `for` loop or a comprehension that binds it (so `pos_id` no longer
-counts on the line after microgpt's module-level `for pos_id in range(n)` loop).
+By default the scope variables are the integer counters of the script's `for`
+loops over `range()` (or `enumerate()`), whatever they are called, each naming its
+level after itself (`t` -> `t3`), except microgpt's own: `pos_id -> pos`, `li ->
+layer`, `h -> head`. A counter counts in a frame while it is a parameter of that
+frame's function, or while the frame runs a line inside such a loop that binds it
+(so `pos_id` no longer counts on the line after microgpt's module-level `for
+pos_id in range(n)` loop). `--scope-vars NAME=PREFIX,...` names the variables
+instead; they then also count inside comprehensions that bind them. Only an
+integer value makes a level: a name bound to anything else (a comprehension's
+`t` running over Values) makes none.
+
+A loop around the `backward()` call (the training step) whose counter has one
+value across the captured graph names no level: every node would carry it.
+
 The scope path of a node is
 
     the scope variables, outermost frame first (within a frame in the mapping's
@@ -27,6 +37,7 @@ from typing import NamedTuple
 from engine.attach.script import Spans
 from engine.errors import InputError
 
+# The levels microgpt's own counters name; any other counter names its level after itself.
 DEFAULT_SCOPE_VARS: dict[str, str] = {"pos_id": "pos", "li": "layer", "h": "head"}
 
 SEPARATOR = " › "  # between function names in a call chain: `gpt › softmax`
@@ -51,23 +62,45 @@ def parse_scope_vars(text: str) -> dict[str, str]:
     return mapping
 
 
-# (prefix, value text) pairs of the scope variables set, outermost first
+def counter_prefixes(counters: Spans) -> dict[str, str]:
+    """The default mapping: each loop counter names its level, microgpt's as microgpt's."""
+    return {name: DEFAULT_SCOPE_VARS.get(name, name) for name in counters}
+
+
+# (prefix, value text) pairs of the scope variables a frame sets
 Levels = tuple[tuple[str, str], ...]
 
 
 class ScopeParts(NamedTuple):
-    """What a frame contributes to the scope of the nodes made below it."""
+    """What the script's frames on the stack contribute to the scope of a node made below."""
 
-    levels: Levels  # the scope variables set so far
-    names: tuple[str, ...]  # function names below the innermost frame that set one
-    chain: tuple[str, ...]  # every script function on the stack, outermost first
+    frames: tuple[tuple[str | None, Levels], ...]  # outermost first: a frame's name, its levels
+    chain: tuple[str, ...]  # every named script function on the stack, outermost first
 
-    def scope(self) -> str:
-        """The scope path: `pos3.layer0.head1.softmax`, or `<module>` when empty."""
-        return ".".join([p + t for p, t in self.levels] + list(self.names)) or MODULE_SCOPE
+    @property
+    def levels(self) -> Levels:
+        """Every scope variable set, outermost frame first."""
+        return tuple(level for _, own in self.frames for level in own)
+
+    def scope(self, dropped: frozenset[str] = frozenset()) -> str:
+        """The scope path (`pos3.layer0.head1.softmax`; `<module>` when empty).
+
+        `dropped` prefixes count as unset: a frame whose levels are all dropped
+        adds its name, as a frame without levels does.
+        """
+        merged: dict[str, str] = {}  # a prefix keeps its first place, takes the inner value
+        names: list[str] = []
+        for name, own in self.frames:
+            kept = [(p, t) for p, t in own if p not in dropped]
+            if kept:
+                merged.update(kept)
+                names = []
+            elif name is not None:
+                names.append(name)
+        return ".".join([p + t for p, t in merged.items()] + names) or MODULE_SCOPE
 
 
-NO_PARTS = ScopeParts((), (), ())
+NO_PARTS = ScopeParts((), ())
 
 
 class CodeInfo:
@@ -104,27 +137,16 @@ class CodeInfo:
         return found
 
 
-def value_text(value: object) -> str:
-    """A scope variable's value as it appears in a path (`3`; `0_5` for 0.5)."""
-    text = str(value)
-    return text.replace(".", "_").replace(" ", "") if not isinstance(value, int) else text
+def level_text(value: object) -> str | None:
+    """A scope variable's value as it appears in a path (`3`), or None: not an integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))
+    return None
 
 
 def extend(parts: ScopeParts, info: CodeInfo, own: Levels) -> ScopeParts:
-    """The parts of a frame: its caller's parts, then its own variables or its name."""
-    levels, names, chain = parts
-    if info.name is not None:
-        chain = (*chain, info.name)
-    if own:
-        merged = list(levels)
-        for prefix, text in own:
-            for i, (p, _) in enumerate(merged):
-                if p == prefix:
-                    merged[i] = (prefix, text)
-                    break
-            else:
-                merged.append((prefix, text))
-        return ScopeParts(tuple(merged), (), chain)
-    if info.name is not None:
-        names = (*names, info.name)
-    return ScopeParts(levels, names, chain)
+    """The parts of a frame: its caller's, then its own name and the levels it sets."""
+    chain = parts.chain if info.name is None else (*parts.chain, info.name)
+    if not own and info.name is None:
+        return ScopeParts(parts.frames, chain)
+    return ScopeParts((*parts.frames, (info.name, own)), chain)

@@ -1,29 +1,22 @@
-"""Reading the user's script: its source, its parsed tree, its value classes and its loops.
+"""Reading the user's script: its source, its parsed tree, and the loops that make scopes.
 
-The script is read as Python would read it (its coding cookie honoured) and parsed
-with `ast`. The tree tells which classes are microgpt-style value classes, and
-where each `for` loop or comprehension binds a name (the line spans that scope
-variables count in). The only rewrite of the tree: right after each value class,
-a call hands the class to the recorder (`Instrument`).
+The script is read as Python would read it (its coding cookie honoured), parsed
+with `ast` and compiled unchanged under its real file name. The tree tells where
+each loop binds a name: the line spans in which a scope variable counts, and,
+by default, which variables are scope levels at all (those of `for` loops over
+`range()` or `enumerate()`: integer counters such as microgpt's `pos_id`, `li`, `h`).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from engine.errors import InputError
-
-SUPPORTED = (
-    "attach supports a microgpt-style value class: one with backward() whose instances keep "
-    "`_children` and `_local_grads` (in __slots__ or set in __init__)"
-)
-
-# The name the rewritten module calls after each value class: `__microgpt_tui_attach__(Value)`.
-HOOK_NAME = "__microgpt_tui_attach__"
 
 # Line ranges, first and last line included, where a loop or comprehension binds a name.
 Spans = dict[str, list[tuple[int, int]]]
@@ -67,103 +60,6 @@ def syntax_error_message(path: str, e: SyntaxError) -> str:
     return f"{message}\n    {text}" if text else message
 
 
-def instance_attributes(cls: ast.ClassDef) -> set[str]:
-    """Attributes a class's instances keep: `__slots__`, annotations, `self.x =` in __init__."""
-    names: set[str] = set()
-    for stmt in cls.body:
-        if isinstance(stmt, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__slots__" for t in stmt.targets
-        ):
-            for const in ast.walk(stmt.value):
-                if isinstance(const, ast.Constant) and isinstance(const.value, str):
-                    names.add(const.value)
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            names.add(stmt.target.id)
-        elif isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__" and stmt.args.args:
-            names |= _assigned_to_self(stmt)
-    return names
-
-
-def _assigned_to_self(init: ast.FunctionDef) -> set[str]:
-    """The attributes `__init__` assigns on its first parameter (`self.x = ...`)."""
-    me = init.args.args[0].arg
-    names: set[str] = set()
-    for node in ast.walk(init):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
-        for target in targets:
-            for t in ast.walk(target):
-                if (
-                    isinstance(t, ast.Attribute)
-                    and isinstance(t.value, ast.Name)
-                    and t.value.id == me
-                ):
-                    names.add(t.attr)
-    return names
-
-
-def _has_method(cls: ast.ClassDef, name: str) -> bool:
-    return any(
-        isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name for s in cls.body
-    )
-
-
-def find_value_classes(tree: ast.Module, path: str) -> list[ast.ClassDef]:
-    """The script's microgpt-style value classes; InputError if it has none.
-
-    A class with `backward()` that keeps no `_local_grads` (micrograd's `_backward`
-    closures) is named in the message, since its graph cannot be walked as data.
-    """
-    found, refused = [], []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and _has_method(node, "backward"):
-            attrs = instance_attributes(node)
-            if "_children" in attrs and "_local_grads" in attrs:
-                found.append(node)
-            else:
-                refused.append(node)
-    if found:
-        return found
-    if refused:
-        cls = refused[0]
-        keeps = instance_attributes(cls)
-        how = (
-            "micrograd-style `_backward` closures"
-            if "_backward" in keeps or "_prev" in keeps
-            else "no `_children` and `_local_grads`"
-        )
-        raise InputError(
-            f"{path}:{cls.lineno}: class {cls.name} keeps no local gradients ({how}); {SUPPORTED}"
-        )
-    raise InputError(f"{path} defines no value class with backward(); {SUPPORTED}")
-
-
-class Instrument(ast.NodeTransformer):
-    """Insert `__microgpt_tui_attach__(Name)` right after each chosen class definition."""
-
-    def __init__(self, classes: Sequence[ast.ClassDef]) -> None:
-        self.classes = set(map(id, classes))
-
-    def visit_ClassDef(self, node: ast.ClassDef):
-        self.generic_visit(node)
-        if id(node) not in self.classes:
-            return node
-        call = ast.Expr(
-            ast.Call(
-                ast.Name(HOOK_NAME, ast.Load()),
-                [ast.Name(node.name, ast.Load())],
-                [],
-            )
-        )
-        line = node.end_lineno or node.lineno
-        for n in ast.walk(call):
-            n.lineno, n.end_lineno, n.col_offset, n.end_col_offset = line, line, 0, 0
-        return [node, call]
-
-
 def binding_spans(tree: ast.Module, names: Sequence[str]) -> Spans:
     """For each name, the line ranges where a `for` loop or comprehension binds it."""
     spans: Spans = {name: [] for name in names}
@@ -183,3 +79,62 @@ def binding_spans(tree: ast.Module, names: Sequence[str]) -> Spans:
                 for name in bound(gen.target):
                     spans[name].append((node.lineno, node.end_lineno or node.lineno))
     return spans
+
+
+def _counter(loop: ast.For | ast.AsyncFor) -> str | None:
+    """The integer counter a loop binds: `for i in range(...)`, `for i, x in enumerate(...)`."""
+    call = loop.iter
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return None
+    target = loop.target
+    if call.func.id == "range" and isinstance(target, ast.Name):
+        return target.id
+    if (
+        call.func.id == "enumerate"
+        and isinstance(target, ast.Tuple)
+        and target.elts
+        and isinstance(target.elts[0], ast.Name)
+    ):
+        return target.elts[0].id
+    return None
+
+
+def counter_loops(tree: ast.Module) -> Spans:
+    """The integer counters of the script's `for` loops and the line spans of their bodies.
+
+    In the order the script first uses each name. Comprehensions are left out: their
+    counters index vector elements (`for j in range(head_dim)`), not places to stop.
+    """
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    spans: Spans = {}
+    for loop in sorted(loops, key=lambda n: (n.lineno, n.col_offset)):
+        name = _counter(loop)
+        if name is not None:
+            end = loop.body[-1].end_lineno or loop.body[-1].lineno
+            spans.setdefault(name, []).append((loop.body[0].lineno, end))
+    return spans
+
+
+def compile_script(script: Script, display: str) -> types.CodeType:
+    """The script's code, compiled from its tree under its real file name."""
+    try:
+        return compile(script.tree, script.path, "exec")
+    except SyntaxError as e:  # e.g. a `return` outside a function: the compiler, not the parser
+        raise InputError(syntax_error_message(display, e)) from None
+
+
+def loops_around(tree: ast.Module, name: str) -> list[list[tuple[int, int]]]:
+    """For each statement that binds `name`, the line spans of the `for` loops around it
+    (a `for` loop that binds it counts as around it: each iteration binds it anew)."""
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    spans = [(n.lineno, n.end_lineno or n.lineno) for n in loops]
+    found = []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == name for tt in targets for t in ast.walk(tt)):
+            found.append([(a, b) for a, b in spans if a <= node.lineno <= b])
+    return found
