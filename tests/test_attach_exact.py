@@ -229,3 +229,38 @@ def test_the_document_is_the_one_the_graph_was_built_from() -> None:
     result = attach("microgpt_relu.py", "3", backward=2)
     assert result.doc == plain.lookup("doc") and result.doc != attach("microgpt_relu.py").doc
     assert result.tokenizer.decode(result.capture.tokens[1:-1]) == result.doc
+
+
+def test_a_grad_kept_behind_a_property_is_recorded_and_left_as_it_was(tmp_path) -> None:
+    # GIVEN a value class whose `grad` is a property over a slot of its own
+    script = tmp_path / "prop.py"
+    script.write_text(
+        "class Value:\n"
+        "    __slots__ = ('data', '_g', '_children', '_local_grads')\n"
+        "    def __init__(self, data, children=(), local_grads=()):\n"
+        "        self.data, self._g = data, 0\n"
+        "        self._children, self._local_grads = children, local_grads\n"
+        "    @property\n"
+        "    def grad(self):\n"
+        "        return self._g\n"
+        "    @grad.setter\n"
+        "    def grad(self, value):\n"
+        "        self._g = value\n"
+        "    def __mul__(self, other):\n"
+        "        return Value(self.data * other.data, (self, other), (other.data, self.data))\n"
+        "    def __add__(self, other):\n"
+        "        return Value(self.data + other.data, (self, other), (1, 1))\n"
+        "    def backward(self):\n"
+        "        self.grad = 1\n"
+        "        for v in [self, self._children[0]]:\n"
+        "            for child, local_grad in zip(v._children, v._local_grads):\n"
+        "                child.grad += local_grad * v.grad\n"
+        "a, b = Value(2.0), Value(3.0)\n"
+        "loss = a * b + a\n"
+        "loss.backward()\n"
+    )
+    result = attach_script(str(script))
+    cls = type(result.script_nodes[0])
+    assert isinstance(vars(cls)["grad"], property)  # put back as it was
+    assert [u.grad for u in result.script_nodes] == [4.0, 2.0, 1, 1]
+    assert_replay_is_the_scripts(result)

@@ -161,3 +161,12 @@ def test_a_write_that_is_not_local_grad_times_grad_is_shown_as_made(tmp_path) ->
     assert (term.consumer, term.local_grad, term.consumer_grad) == (loss, 0.7, 1)
     assert term.exact is False and term.value == a.grad - 0  # the write as it was made
     assert a.grad == 0.7 * 1 * 0.3
+
+
+def test_grads_are_the_replays_end_whatever_a_walk_did() -> None:
+    result = attach_script(str(SCRIPTS / "gpt_kahn.py"))
+    final = result.grads()  # as converted: the script's grads
+    walk = result.replay()
+    walk.run_to(10)
+    assert result.grads() == final
+    assert any(g != 0 for row in final["wte"] for g in row)

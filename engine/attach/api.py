@@ -60,6 +60,7 @@ class AttachResult:
     script_nodes: list = field(default_factory=list)  # the script's own objects, by node id
     recorded: int = 0  # records held at the stop (pruning keeps about two steps' graphs)
     notes: list[str] = field(default_factory=list)  # worth telling the user (no scope levels)
+    _walked: bool = field(default=False, repr=False)  # a walk has moved the nodes' grads
 
     @property
     def state_dict(self) -> dict[str, list[list[Value]]]:
@@ -73,11 +74,16 @@ class AttachResult:
 
     def replay(self) -> ReplayWalk:
         """A walk over the script's own backward(), at its start."""
+        self._walked = True
         return ReplayWalk(self.capture.root, self.capture.nodes, self.recorded_backward)
 
     def grads(self) -> dict[str, object]:
-        """Every parameter's grad once the script's backward() has run, in its shape."""
-        self.replay().run_to_end()
+        """Every parameter's grad as the script's backward() left it, in its shape.
+
+        That is the replay's end: converted nodes hold it until a walk moves them.
+        """
+        if self._walked:
+            self.replay().run_to_end()
         return self.model.grads()  # type: ignore[attr-defined]
 
     def session(self) -> DebugSession:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from engine.attach.backward_log import WriteLog
 from engine.attach.classes import ValueShape
@@ -130,7 +131,7 @@ def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
         parameters = _parameters(rec, stop, shape, graph)
         _label(graph, stop.namespaces, _is_instance_of(rec.classes))
         _check_numbers(stop.log.news, rec.display)
-        recorded = recorded_backward(stop.log, graph.slots.get)
+        recorded = recorded_backward(stop.log, attrgetter("grad"))
     finally:
         graph.slots.release()
     tokens, tokenizer, doc = stop.document.resolve()

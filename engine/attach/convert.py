@@ -18,9 +18,10 @@ import sys
 import types
 from collections import deque
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter
 
-from engine.attach.backward_log import NOT_DERIVED, attribute, probe_local_grads
+from engine.attach.backward_log import NOT_DERIVED, Attribute, attribute, probe_local_grads
 from engine.attach.classes import ValueShape
 from engine.attach.provenance import UNKNOWN_CONTEXT, NodeContext
 from engine.errors import InputError
@@ -36,45 +37,47 @@ class NodeSlots:
 
     Finding a child's node by `id()` in a dict costs a hash and a probe per edge, in
     tables too big for the cache; reading an attribute of the child is one memory
-    access. So while converting, each object of the graph lends its `grad` slot (or
-    its `__dict__` entry) to hold its node, and `release` puts every grad back. A
-    class whose `grad` is a property of its own gets a dict by `id()` instead.
+    access. So while converting, each object of the graph lends its `grad` (a
+    `__slots__` entry or its `__dict__`'s) to hold its node, and `release` puts every
+    grad back. A class whose `grad` is a property of its own keeps it: for the
+    while, `grad` reads a node from a table by `id()` (slower), else the property.
     """
 
     def __init__(self, cls: type) -> None:
-        original = attribute(cls, "grad").original
         self.lent: list = []  # the objects holding a node
         self.lent_grads: list = []  # their own grads
-        if isinstance(original, types.MemberDescriptorType):  # a __slots__ entry
-            self.get, self.put = original.__get__, original.__set__
-        elif not hasattr(type(original), "__set__"):  # kept in the instance's __dict__
-            self.get, self.put = attrgetter("grad"), _set_grad
-        else:  # a property of the class's own: leave it alone
+        self._property: Attribute | None = None
+        grad = attribute(cls, "grad")
+        if not isinstance(grad.original, types.MemberDescriptorType) and hasattr(
+            type(grad.original), "__set__"
+        ):
             table: dict[int, Value] = {}
-            self.get = lambda u: table.get(id(u))
-            self.put = lambda u, node: table.__setitem__(id(u), node)
+            own = grad.get
+
+            def read(u: object) -> object:
+                node = table.get(id(u))
+                return own(u) if node is None else node
+
+            grad.owner.grad = property(read, lambda u, n: table.__setitem__(id(u), n))
+            self._property = grad
 
     def lend(self, u: object, node: Value) -> None:
         """Keep `node` in `u` (its grad saved), and give the node that grad."""
-        grad = self.get(u)
+        grad = u.grad  # type: ignore[attr-defined]
         node.grad = grad
         self.lent.append(u)
         self.lent_grads.append(grad)
-        self.put(u, node)
-
-    def node_of(self, u: object) -> Value | None:
-        node = self.get(u)
-        return node if type(node) is Value else None
+        u.grad = node  # type: ignore[attr-defined]
 
     def release(self) -> None:
         """Every lent grad back, as the script left it."""
-        deque(map(self.put, self.lent, self.lent_grads), maxlen=0)
+        if self._property is not None:
+            self._property.owner.grad = self._property.original
+            self._property = None
+        else:
+            deque(map(setattr, self.lent, repeat("grad"), self.lent_grads), maxlen=0)
         self.lent.clear()
         self.lent_grads.clear()
-
-
-def _set_grad(u: object, value: object) -> None:
-    u.grad = value  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -88,7 +91,8 @@ class Graph:
 
     def engine_of(self, u: object) -> Value | None:
         """The node of a script object, if it is in the graph (until `slots.release()`)."""
-        return self.slots.node_of(u)
+        node = u.grad  # type: ignore[attr-defined]
+        return node if type(node) is Value else None
 
 
 def _where(ctx: NodeContext, display: str) -> str:
@@ -136,36 +140,38 @@ def _lengths_error(children: int, local_grads: int, ctx: NodeContext, display: s
 
 
 def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: NodeSlots, display):
-    """Engine nodes for record `root_at` and what it depends on, newest first.
+    """Engine nodes for record `root_at` and what it depends on, and their records.
 
-    A node reached from the root lends each child a shell node, filled in when the
-    pass reaches the child's record; `_NotInOrder` if the child was filled already
-    (it is not older than its parent: a cycle, or children reassigned).
+    One pass over the records, newest first. A node reached from the root lends each
+    child a shell node (in the child's `grad`), filled in when the pass reaches the
+    child's record; `_NotInOrder` if the child was filled already (it is not older
+    than its parent: a cycle, or children reassigned). This loop is the hot path of
+    the conversion: `slots.lend` is written out in it.
     """
     children_of = attrgetter(shape.children)
     local_grads_of = None if shape.closures else attrgetter("_local_grads")
-    get, put, new = slots.get, slots.put, Value.__new__
-    lent, lent_grads = slots.lent, slots.lent_grads  # (inlined `slots.lend`: it is hot)
-    nodes, script_nodes, contexts = [], [], []
+    new = Value.__new__
+    lent, lent_grads = slots.lent.append, slots.lent_grads.append
+    nodes, records = [], []
     root = new(Value)
     root.id = -1
     slots.lend(objs[root_at], root)
     for i in range(root_at, -1, -1):
         u = objs[i]
-        node = get(u)
+        node = u.grad
         if type(node) is not Value:
             continue  # not in the graph
         node.id = i  # filled: a child that is this node or filled already is out of order
         shells = []
         for child in children_of(u):
-            shell = get(child)
+            shell = child.grad
             if type(shell) is not Value:
-                lent.append(child)
-                lent_grads.append(shell)
-                shell = new(Value)
-                shell.grad = lent_grads[-1]
+                lent(child)
+                lent_grads(shell)
+                grad, shell = shell, new(Value)
+                shell.grad = grad
                 shell.id = -1
-                put(child, shell)
+                child.grad = shell
             elif shell.id >= 0:
                 raise _NotInOrder
             shells.append(shell)
@@ -185,9 +191,10 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
         node.line = ctx.line
         node.label = None
         nodes.append(node)
-        script_nodes.append(u)
-        contexts.append(ctx)
-    return nodes, script_nodes, contexts
+        records.append(i)
+    records.reverse()  # creation order
+    nodes.reverse()
+    return nodes, list(map(objs.__getitem__, records)), list(map(ctxs.__getitem__, records))
 
 
 def build_graph(
@@ -210,8 +217,6 @@ def build_graph(
     except BaseException:
         slots.release()
         raise
-    for lists in (nodes, script_nodes, contexts):
-        lists.reverse()  # creation order
     scopes.name(contexts)
     for k, (node, ctx) in enumerate(zip(nodes, contexts)):
         node.id = k
