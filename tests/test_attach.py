@@ -623,3 +623,16 @@ def test_engine_attach_imports_no_ui() -> None:
     code = "import sys, engine.attach; print(sorted({'textual', 'rich'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_fault_a_grad_that_is_not_a_number(tmp_path, capsys) -> None:
+    # local gradients given as fractions: Python's own backward() makes Fraction grads
+    script = tiny_script(
+        tmp_path,
+        "from fractions import Fraction\na, b = Value(2.0), Value(3.0)\n"
+        "loss = Value(6.0, (a, b), (Fraction(3), Fraction(2)))\nloss.backward()\n",
+    )
+    _, err = fault([str(script), "--grads"], capsys)
+    assert err == f"microgpt-tui: {script}: a grad holds Fraction, not a number; " + (
+        "attach needs int or float grads\n"
+    )

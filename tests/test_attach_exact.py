@@ -264,3 +264,43 @@ def test_a_grad_kept_behind_a_property_is_recorded_and_left_as_it_was(tmp_path) 
     assert isinstance(vars(cls)["grad"], property)  # put back as it was
     assert [u.grad for u in result.script_nodes] == [4.0, 2.0, 1, 1]
     assert_replay_is_the_scripts(result)
+
+
+def test_the_standard_library_and_this_project_are_never_instrumented(site: Path) -> None:
+    import fractions
+
+    import mgrad.engine
+
+    import engine.value
+    from engine.attach.classes import MICROGPT, MICROGRAD, is_protected, shape_of
+
+    assert shape_of(engine.value.Value) is MICROGPT and is_protected(engine.value.Value)
+    assert is_protected(fractions.Fraction) and is_protected(int)
+    assert shape_of(mgrad.engine.Value) is MICROGRAD and not is_protected(mgrad.engine.Value)
+
+
+def test_a_subclass_of_the_value_class_is_one_graph(tmp_path) -> None:
+    # GIVEN parameters of a subclass (its own __init__ ends in the base's) and a
+    # backward() that calls the base's
+    script = tmp_path / "sub.py"
+    script.write_text(
+        "from tiny_autograd import Value\n"
+        "class Param(Value):\n"
+        "    def __init__(self, data):\n"
+        "        super().__init__(data)\n"
+        "    def backward(self):\n"
+        "        super().backward()\n"
+        "w, x = Param(0.5), Value(3.0)\n"
+        "loss = (w * x).relu() + w\n"
+        "loss.backward()\n"
+        "loss.backward()\n"
+    )
+    shutil.copy(SCRIPTS / "tiny_autograd.py", tmp_path)
+    result = attach_script(str(script), backward=2)
+    nodes = result.capture.nodes
+    assert [n.op for n in nodes] == ["const", "const", "*", "relu", "+"]  # each node once
+    assert result.backward_calls == 2  # super().backward() is the same call
+    assert [n.label for n in nodes[:2]] == ["w", "x"]
+    assert_replay_is_the_scripts(result)
+    # the second call adds to what the first left, in the inner nodes too: 4, then 4 + 3 * 3 + 1
+    assert nodes[0].grad == result.script_nodes[0].grad == 14.0

@@ -7,8 +7,9 @@ more than building it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import attrgetter
 
 from engine.attach.backward_log import WriteLog
@@ -92,13 +93,14 @@ def _recorded_in_part(log: WriteLog, nodes: list, steps: list) -> RecordedBackwa
     return RecordedBackward(kept, starts, targets, olds, news)
 
 
-def _check_numbers(grads: list, display: str) -> None:
+def _check_numbers(grads: Iterable, display: str) -> None:
+    """InputError unless every grad (before, written, left) is an int or a float."""
     kinds = set(map(type, grads)) - {int, float}
     bad = [k for k in kinds if not issubclass(k, (int, float))]
     if bad:
         raise InputError(
-            f"{display}: backward() wrote {bad[0].__name__} into a grad, not a number; "
-            "attach needs int or float grads"
+            f"{display}: a grad holds {bad[0].__name__}, not a number; attach needs int or "
+            "float grads"
         )
 
 
@@ -130,7 +132,8 @@ def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
                 )
         parameters = _parameters(rec, stop, shape, graph)
         _label(graph, stop.namespaces, _is_instance_of(rec.classes))
-        _check_numbers(stop.log.news, rec.display)
+        grads = chain(stop.log.olds, stop.log.news, map(attrgetter("grad"), graph.nodes))
+        _check_numbers(grads, rec.display)
         recorded = recorded_backward(stop.log, attrgetter("grad"))
     finally:
         graph.slots.release()

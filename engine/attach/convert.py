@@ -1,14 +1,14 @@
 """The script's graph as engine values: the same data, children and local gradients.
 
 The nodes are the root and everything it depends on, in creation order (children
-before the nodes made from them), each with its provenance. One pass over the
-records, newest first, marks what the root depends on; a second makes the engine
-nodes, mapping children with C-level lookups (a graph has about two edges a node,
-and hundreds of thousands of nodes). When children are not older than their
-parents (reassigned after creation, or made without `__init__`), a depth-first
-order is used instead; a cycle, children and local gradients of different
-lengths, or data that is not a number are refused with the place the script
-made the node.
+before the nodes made from them), each with its provenance. They are found and
+made in one pass over the records, newest first, each script object holding its
+engine node in its own `grad` for the while (`NodeSlots`): a graph has hundreds
+of thousands of nodes and about two edges a node, and this is the cheapest way
+from a child to its node. When children are not older than their parents
+(reassigned after creation, or made without `__init__`), a depth-first order is
+used instead; a cycle, children and local gradients of different lengths, or data
+that is not a number are refused with the place the script made the node.
 """
 
 from __future__ import annotations
@@ -197,33 +197,6 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
     return nodes, list(map(objs.__getitem__, records)), list(map(ctxs.__getitem__, records))
 
 
-def build_graph(
-    objs: list, ctxs: list, root: object, shape: ValueShape, scopes: ScopeNamer, display: str
-) -> Graph:
-    """The graph rooted at `root` as engine nodes, numbered in creation order.
-
-    Until `graph.slots.release()`, the script's objects hold their nodes in `grad`.
-    """
-    slots = NodeSlots(type(root))
-    root_at = next((i for i in range(len(objs) - 1, -1, -1) if objs[i] is root), -1)
-    try:
-        if root_at < 0:
-            raise _NotInOrder
-        nodes, script_nodes, contexts = _convert(objs, ctxs, root_at, shape, slots, display)
-    except _NotInOrder:
-        slots.release()
-        objs, ctxs = _depth_first(root, attrgetter(shape.children), objs, ctxs, display)
-        nodes, script_nodes, contexts = _convert(objs, ctxs, len(objs) - 1, shape, slots, display)
-    except BaseException:
-        slots.release()
-        raise
-    scopes.name(contexts)
-    for k, (node, ctx) in enumerate(zip(nodes, contexts)):
-        node.id = k
-        node.scope = ctx.scope
-    return Graph(nodes, script_nodes, contexts, slots)
-
-
 class ScopeNamer:
     """Sets each context's scope path once the captured graph's contexts are known.
 
@@ -248,6 +221,36 @@ class ScopeNamer:
         for ctx in used:
             ctx.scope = "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
         self.has_levels = any(prefix not in dropped for prefix in values)
+
+
+def build_graph(
+    objs: list, ctxs: list, root: object, shape: ValueShape, scopes: ScopeNamer, display: str
+) -> Graph:
+    """The graph rooted at `root` as engine nodes, numbered in creation order.
+
+    Until `graph.slots.release()`, the script's objects hold their nodes in `grad`.
+    """
+    slots = NodeSlots(type(root))
+    root_at = next((i for i in range(len(objs) - 1, -1, -1) if objs[i] is root), -1)
+    try:
+        try:
+            if root_at < 0:
+                raise _NotInOrder
+            nodes, script_nodes, contexts = _convert(objs, ctxs, root_at, shape, slots, display)
+        except _NotInOrder:
+            slots.release()
+            slots = NodeSlots(type(root))
+            objs, ctxs = _depth_first(root, attrgetter(shape.children), objs, ctxs, display)
+            last = len(objs) - 1
+            nodes, script_nodes, contexts = _convert(objs, ctxs, last, shape, slots, display)
+    except BaseException:
+        slots.release()
+        raise
+    scopes.name(contexts)
+    for k, (node, ctx) in enumerate(zip(nodes, contexts)):
+        node.id = k
+        node.scope = ctx.scope
+    return Graph(nodes, script_nodes, contexts, slots)
 
 
 def closure_local_grads(graph: Graph, cls: type) -> int:
