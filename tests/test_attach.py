@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -402,41 +403,14 @@ def test_fault_sys_exit_before_backward(tmp_path, capsys) -> None:
     assert err.splitlines()[0] == f"microgpt-tui: {script}:22: SystemExit: 3"
 
 
-# A microgpt-style value class, for the scripts the faults below are made of.
-TINY_VALUE = """\
-class Value:
-    def __init__(self, data, children=(), local_grads=()):
-        self.data, self.grad = data, 0
-        self._children, self._local_grads = children, local_grads
-
-    def __add__(self, other):
-        return Value(self.data + other.data, (self, other), (1, 1))
-
-    def __mul__(self, other):
-        return Value(self.data * other.data, (self, other), (other.data, self.data))
-
-    def backward(self):
-        topo, visited = [], set()
-
-        def build_topo(v):
-            if v not in visited:
-                visited.add(v)
-                for child in v._children:
-                    build_topo(child)
-                topo.append(v)
-
-        build_topo(self)
-        self.grad = 1
-        for v in reversed(topo):
-            for child, local_grad in zip(v._children, v._local_grads):
-                child.grad += local_grad * v.grad
-
-"""
+# The faults below are scripts on microgpt's Value, imported from a module beside them.
+TINY_IMPORT = "from tiny_autograd import Value\n"
 
 
 def tiny_script(tmp_path, body: str):
+    shutil.copy(SCRIPTS / "tiny_autograd.py", tmp_path)
     script = tmp_path / "train.py"
-    script.write_text(TINY_VALUE + body)
+    script.write_text(TINY_IMPORT + body)
     return script
 
 
@@ -479,7 +453,7 @@ def tiny_script(tmp_path, body: str):
 def test_fault_in_the_graph_or_the_run_is_one_line(tmp_path, capsys, body, message) -> None:
     script = tiny_script(tmp_path, body)
     _, err = fault([str(script), "--grads"], capsys)
-    first = TINY_VALUE.count("\n")  # line {k} of the message is the body's k-th line
+    first = TINY_IMPORT.count("\n")  # line {k} of the message is the body's k-th line
     message = message.format(*(first + k for k in range(4)))
     assert err.startswith(f"microgpt-tui: {script}") and message in err.splitlines()[0]
 

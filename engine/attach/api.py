@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from engine.attach.captured import Converted, capture_stop
 from engine.attach.classes import SUPPORTED, ClassWatch
+from engine.attach.names import ScriptParameters
 from engine.attach.provenance import Provenance
 from engine.attach.recorder import Captured, Recorder
 from engine.attach.running import BOTTOM, as_main, exec_script, script_error
@@ -46,8 +47,8 @@ from engine.value import Value
 class AttachResult:
     """A script's captured graph and recorded backward(), with what the debugger needs."""
 
-    capture: Capture
-    model: object  # the script's parameters (`ScriptParameters`, capture.model)
+    capture: Capture  # its `order` is the script's own propagation order when it visits all
+    model: ScriptParameters  # the script's parameters (capture.model)
     tokenizer: Tokenizer | None
     doc: str | None  # the document the graph was built from (the script's `doc`), if known
     script: str  # absolute path
@@ -65,12 +66,12 @@ class AttachResult:
     @property
     def state_dict(self) -> dict[str, list[list[Value]]]:
         """The parameters by name, each as rows (what the debugger's views show)."""
-        return self.model.state_dict  # type: ignore[attr-defined]
+        return self.model.state_dict
 
     @property
     def parameters(self) -> dict[str, object]:
         """The parameters by name, in the shapes the script keeps them."""
-        return self.model.shaped  # type: ignore[attr-defined]
+        return self.model.shaped
 
     def replay(self) -> ReplayWalk:
         """A walk over the script's own backward(), at its start."""
@@ -84,7 +85,7 @@ class AttachResult:
         """
         if self._walked:
             self.replay().run_to_end()
-        return self.model.grads()  # type: ignore[attr-defined]
+        return self.model.grads()
 
     def session(self) -> DebugSession:
         return DebugSession.from_capture(

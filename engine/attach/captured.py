@@ -139,6 +139,8 @@ def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
         graph.slots.release()
     tokens, tokenizer, doc = stop.document.resolve()
     root = graph.nodes[-1]
+    # the order: the script's steps when they visit every node once (Capture would
+    # otherwise walk the graph again for microgpt's); the session replays the steps
     capture = Capture(
         Trace(),
         root,
