@@ -610,3 +610,17 @@ def test_fault_a_grad_that_is_not_a_number(tmp_path, capsys) -> None:
     assert err == f"microgpt-tui: {script}: a grad holds Fraction, not a number; " + (
         "attach needs int or float grads\n"
     )
+
+
+def test_the_cycle_collector_is_left_as_it_was(tmp_path, capsys) -> None:
+    import gc
+
+    assert gc.isenabled()
+    for argv in (
+        [str(SCRIPTS / "microgpt_relu.py"), "1", "--grads"],  # captured
+        [str(SCRIPTS / "fault_raises.py")],  # the script's error
+        [str(tiny_script(tmp_path, "import os\nos._exit(3)\n"))],  # stopped by the script
+    ):
+        run_attach(argv)
+        assert gc.isenabled()
+    capsys.readouterr()

@@ -140,8 +140,6 @@ def _run(
                     raise script_error(display, script.path, script.source, e) from None
     finally:
         rec.restore()
-        if rec.stop is None:
-            rec.resume_gc()
     if rec.fault is not None:
         raise rec.fault
     return started
@@ -179,16 +177,16 @@ def attach_script(
     provenance.doc_loops = loops_around(script.tree, "doc")
     rec = Recorder(provenance, backward=backward, display=display)
     watch = ClassWatch(rec.instrument)
-    started = _run(display, script, code, rec, watch, args)
-    stop = rec.stop
-    if stop is None:
-        raise _not_captured(display, rec, watch, backward)
-    try:
+    try:  # the recorder pauses the cycle collector for the captured step
+        started = _run(display, script, code, rec, watch, args)
+        stop = rec.stop
+        if stop is None:
+            raise _not_captured(display, rec, watch, backward)
         with paused_gc():
             converted: Converted = capture_stop(rec, stop, drop_steps=scope_vars is None)
-        # The graphs are acyclic (refcounting frees them): keep the cycle collector,
-        # paused since the step before the capture, from re-scanning them all at once
-        # when it resumes. (It leaves alone all that exists now, as the app does.)
+        # The graphs are acyclic (refcounting frees them): keep the cycle collector
+        # from re-scanning them all at once when it resumes. (It leaves alone all that
+        # exists now, as the app does after building a graph.)
         gc.freeze()
     finally:
         rec.resume_gc()

@@ -69,9 +69,12 @@ def attribute_names(cls: type) -> set[str]:
 
 def shape_of(cls: object) -> ValueShape | None:
     """The class's value shape, or None if it is not a value class."""
-    if not isinstance(cls, type) or not callable(getattr(cls, "backward", None)):
+    try:  # any class the script imports is looked at: its metaclass may do anything
+        if not isinstance(cls, type) or not callable(getattr(cls, "backward", None)):
+            return None
+        names = attribute_names(cls)
+    except Exception:  # noqa: BLE001 - not a class attach can use, whatever went wrong
         return None
-    names = attribute_names(cls)
     if "_children" in names and "_local_grads" in names:
         return MICROGPT
     if "_prev" in names and "_backward" in names:
@@ -94,7 +97,7 @@ _SITE = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 def is_protected(cls: type) -> bool:
     """A class of the standard library or of this project: never instrumented."""
-    module = sys.modules.get(cls.__module__)
+    module = sys.modules.get(getattr(cls, "__module__", None) or "")
     filename = getattr(module, "__file__", None)
     if not filename:
         return True  # built in, frozen, or made where no file says what it is
