@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.attach import attach_script  # noqa: E402
-from microgpt_tui.attach_command import grads_report  # noqa: E402
+from microgpt_tui.subcommands.attach import print_grads  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "microgpt.py"
 RATIO_TARGET = 1.5
@@ -111,8 +111,10 @@ def attached_run(script: Path) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         result = attach_script(str(script), ["1"])
     attached = time.perf_counter()
-    json.dumps(grads_report(result), allow_nan=False)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        print_grads(result, str(script), as_json=True)
     end = time.perf_counter()
+    json.loads(out.getvalue())
     return {
         "total": end - start,
         "forward": result.run_seconds,

@@ -191,7 +191,7 @@ async def test_export_dialog_dismissed_twice_closes_once(relu: AttachResult) -> 
 
 
 async def test_a_graph_without_scope_levels_says_how_to_name_them() -> None:
-    from microgpt_tui.attach_command import attach_app
+    from microgpt_tui.subcommands.attach import attach_app
 
     # GIVEN a script with no loop counter where its nodes are made
     result = attach_script(str(SCRIPTS / "micrograd_closures.py"))

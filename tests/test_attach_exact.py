@@ -32,7 +32,7 @@ from attach_reference import (
 
 from engine.attach import AttachResult, attach_script
 from engine.stepper import BackwardPass
-from microgpt_tui.attach_command import run_attach
+from microgpt_tui.subcommands.attach import run_attach
 
 
 @pytest.fixture

@@ -78,13 +78,18 @@ class AttachResult:
         self._walked = True
         return ReplayWalk(self.capture.root, self.capture.nodes, self.recorded_backward)
 
-    def grads(self) -> dict[str, object]:
-        """Every parameter's grad as the script's backward() left it, in its shape.
+    def final_parameters(self) -> dict[str, object]:
+        """`parameters`, their nodes holding the grads the script's backward() left.
 
         That is the replay's end: converted nodes hold it until a walk moves them.
         """
         if self._walked:
             self.replay().run_to_end()
+        return self.parameters
+
+    def grads(self) -> dict[str, object]:
+        """Every parameter's grad as the script's backward() left it, in its shape."""
+        self.final_parameters()
         return self.model.grads()
 
     def session(self) -> DebugSession:
