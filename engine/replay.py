@@ -124,6 +124,17 @@ class ReplayWalk(Walk):
         self.position = 0
         self._history.clear()
 
+    def final_grads(self) -> list:
+        """By node id, each node's grad as the recorded backward() left it (the walk's
+        end), without moving the walk: its last write, else the grad it has."""
+        grads = [node.grad for node in self.nodes]
+        n = len(grads)
+        for target, new in zip(self.recorded.targets, self.recorded.news):
+            node_id = target.id
+            if 0 <= node_id < n:
+                grads[node_id] = new
+        return grads
+
     def run_to_end(self) -> int:
         """Apply every remaining write as one move (the same as stepping to the end)."""
         if self.done:

@@ -168,5 +168,6 @@ def test_grads_are_the_replays_end_whatever_a_walk_did() -> None:
     final = result.grads()  # as converted: the script's grads
     walk = result.replay()
     walk.run_to(10)
+    assert walk.final_grads() == [u.grad for u in result.script_nodes]
     assert result.grads() == final
     assert any(g != 0 for row in final["wte"] for g in row)
