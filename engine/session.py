@@ -19,7 +19,7 @@ from engine.errors import InputError
 from engine.find import FIND_LIMIT, all_scopes, find_labels, find_scopes
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
-from engine.replay import ReplayWalk
+from engine.recorded_backward import ReplayWalk
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.trace import SourceSite
 from engine.value import Value

@@ -17,7 +17,7 @@ One concept a module:
     running.py       the script as `__main__`, and its own errors as one line
     api.py           `attach_script` and its `AttachResult`
 
-The walk over the recorded backward() is `engine.replay.ReplayWalk`.
+The walk over the recorded backward() is `engine.recorded_backward.ReplayWalk`.
 """
 
 from engine.attach.api import AttachResult, attach_script

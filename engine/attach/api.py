@@ -7,7 +7,7 @@ the script creates is recorded (its place in creation order, its op, the script
 line and scope that made it). At the N-th call of `backward()` the script's own
 backward runs with every grad write logged, and then the script is stopped. The
 graph rooted at that value is converted into engine `Value`s, and the session
-steps through the logged writes (`engine.replay.ReplayWalk`): what the script's
+steps through the logged writes (`engine.recorded_backward.ReplayWalk`): what the script's
 backward did, in its order, from the grads the nodes held before the call.
 """
 
@@ -38,7 +38,7 @@ from engine.attach.script import (
 from engine.capture import Capture, paused_gc
 from engine.data import Tokenizer
 from engine.errors import InputError
-from engine.replay import RecordedBackward, ReplayWalk
+from engine.recorded_backward import RecordedBackward, ReplayWalk
 from engine.session import DebugSession
 from engine.value import Value
 

@@ -27,7 +27,7 @@ from engine.capture import Capture
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.graph import scope_position
-from engine.replay import RecordedBackward
+from engine.recorded_backward import RecordedBackward
 from engine.trace import Trace
 from engine.value import Value
 

@@ -1,6 +1,6 @@
 """The replay of a recorded backward(): the script's own grad writes, one step at a time.
 
-`ReplayWalk` (engine/replay.py) has the stepper's moves over what a script's
+`ReplayWalk` (engine/recorded_backward.py) has the stepper's moves over what a script's
 backward() actually did. Run to its end it leaves every grad as the script's own
 backward() did (==); random sequences of moves and undos restore exact states
 (hypothesis, derandomized); the terms it lists are the script's, and agree with
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.attach import AttachResult, attach_script
-from engine.replay import ReplayWalk
+from engine.recorded_backward import ReplayWalk
 from engine.session import DebugSession
 from engine.stepper import BackwardPass, terms_received
 
