@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import InputError
-from engine.export import Selection, export, resolve_format
+from engine.export import (
+    DotTimedOut,
+    Selection,
+    TooManyNodes,
+    UnknownFormat,
+    export,
+    resolve_format,
+)
 from engine.session import DebugSession
 from engine.workspace import open_workspace
 
@@ -27,6 +34,23 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export the selection; print the path written and what it holds."""
+    try:
+        return _export(args)
+    except (TooManyNodes, UnknownFormat, DotTimedOut) as e:
+        raise InputError(flag_hint(e)) from None
+
+
+def flag_hint(error: TooManyNodes | UnknownFormat | DotTimedOut) -> str:
+    """The engine's refusal, its advice worded in this command's flags."""
+    if isinstance(error, TooManyNodes):
+        narrower = error.narrower_phrase("a smaller --depth")
+        return f"{error.summary}; try --overview, {narrower} or --max-nodes {error.drawn}"
+    if isinstance(error, UnknownFormat):
+        return error.explain("give --format")
+    return f"{error.summary}; try {error.advice('a longer --timeout')}"
+
+
+def _export(args: argparse.Namespace) -> int:
     from microgpt_tui.cli import model_options
 
     # Cheap checks first, before the model is loaded and the graph traced.

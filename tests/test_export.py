@@ -18,7 +18,11 @@ from engine.config import GPTConfig
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.export import (
+    DotMissing,
+    DotTimedOut,
     Selection,
+    TooManyNodes,
+    UnknownFormat,
     build_digraph,
     export,
     outside_inputs,
@@ -254,12 +258,22 @@ def test_an_unknown_node_says_which_ids_exist(session):
 
 
 def test_too_large_a_selection_is_refused_with_three_ways_out(session, tmp_path):
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(TooManyNodes) as caught:
         export(session, Selection.of_scope("pos3.layer0.attn"), tmp_path / "a.dot")
-    message = str(caught.value)
+    error = caught.value
+    assert isinstance(error, InputError)  # whatever catches InputError still does
+    # the data, for the CLI to word in flags and the dialog in fields
+    attn = session.find_scope("pos3.layer0.attn").total
+    assert (error.what, error.inside, error.limit) == ("scope pos3.layer0.attn", attn, 1000)
+    assert error.drawn == attn + error.outside and error.outside > 0
+    assert error.narrower.startswith("pos3.layer0.attn.head") and not error.by_depth
+    assert session.find_scope(error.narrower).total <= 1000
+    # the engine's own message: one line, three ways out, and no command-line flag
+    message = str(error)
     assert "more than the limit of 1,000" in message and "\n" not in message
-    assert "--overview" in message and "--max-nodes" in message
+    assert "the overview" in message and "a higher node limit" in message
     assert "a narrower scope (e.g. pos3.layer0.attn.head" in message
+    assert "--" not in message
     assert not (tmp_path / "a.dot").exists()
     # raising the limit lets it through
     done = export(
@@ -277,8 +291,18 @@ def test_too_large_a_selection_is_refused_with_three_ways_out(session, tmp_path)
     ],
 )
 def test_unknown_formats_are_refused(session, tmp_path, name, fmt, match):
-    with pytest.raises(InputError, match=match):
+    with pytest.raises(UnknownFormat, match=match) as caught:
         export(session, Selection.of_scope(HEAD), tmp_path / name, fmt)
+    assert (caught.value.path, caught.value.given) == (str(tmp_path / name), fmt)
+    assert "--" not in str(caught.value)
+
+
+def test_a_node_selection_over_the_limit_is_narrowed_by_depth(session, tmp_path):
+    w = labelled(session, "attn_weights", 2)
+    with pytest.raises(TooManyNodes) as caught:
+        export(session, Selection.of_node(w.id, depth=3), tmp_path / "a.dot", max_nodes=5)
+    assert caught.value.by_depth and caught.value.narrower is None
+    assert "a smaller depth" in str(caught.value) and "--" not in str(caught.value)
 
 
 def test_unwritable_paths_are_refused(session, tmp_path):
@@ -301,7 +325,7 @@ def test_dot_needs_no_binary(session, tmp_path, monkeypatch):
     text = done.path.read_text()
     assert text.startswith("digraph") and f"cluster_{HEAD}" in text
     assert (done.nodes, done.stubs) == (105, 36)
-    with pytest.raises(InputError, match=r"`dot` program is not on PATH.*apt-get install graphviz"):
+    with pytest.raises(DotMissing, match=r"`dot` program is not on PATH.*apt-get install graphviz"):
         export(session, Selection.of_scope(HEAD), tmp_path / "head.svg")
     assert not (tmp_path / "head.svg").exists()
 
@@ -325,8 +349,10 @@ def test_a_timeout_says_so_and_leaves_the_old_file_intact(session, tmp_path, mon
     monkeypatch.setenv("PATH", path_with(fake_dot(tmp_path, "exec sleep 30")))
     out = tmp_path / "head.svg"
     out.write_text("the old picture")
-    with pytest.raises(InputError, match=r"timed out: stopped after 0\.3 s rendering scope"):
+    with pytest.raises(DotTimedOut, match=r"timed out: stopped after 0\.3 s rendering scope") as e:
         export(session, Selection.of_scope(HEAD), out, timeout=0.3)
+    assert (e.value.seconds, e.value.what) == (0.3, f"scope {HEAD}")
+    assert "a longer time limit" in str(e.value) and "--" not in str(e.value)
     assert out.read_text() == "the old picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg"]  # no temp left
 
@@ -542,3 +568,69 @@ async def test_without_a_node_or_a_small_scope_the_dialog_offers_the_overview(
         await pilot.pause()
         assert app.result == out
     assert "box_pos2.lm_head" in out.read_text()
+
+
+def make_host_with(session: DebugSession, node_id: int | None, scope: str, **kwargs):
+    """`make_host` with the dialog's keyword arguments (e.g. a lower `max_nodes`)."""
+    from textual.app import App
+
+    from microgpt_tui.screens.export import ExportScreen
+
+    class Host(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.result: object = "not dismissed"
+
+        def on_mount(self) -> None:
+            screen = ExportScreen(session, node_id, scope, cursor_blink=False, **kwargs)
+            self.push_screen(screen, callback=lambda r: setattr(self, "result", r))
+
+    return Host()
+
+
+async def export_and_wait(app, pilot) -> None:
+    await pilot.click("#export-button")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_too_many_nodes_is_a_hint_on_the_scope_field_without_cli_flags(
+    small_session, tmp_path
+):
+    from textual.widgets import Input
+
+    scope = "pos2.layer0.attn"
+    app = make_host_with(small_session, None, scope, max_nodes=50)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.click("#kind-scope")
+        screen.query_one("#export-path", Input).value = str(tmp_path / "attn.dot")
+        await export_and_wait(app, pilot)
+        shown = str(screen.query_one("#export-error").render())
+        assert "more than the limit of 50" in shown and "pick the overview" in shown
+        assert "a narrower scope (e.g. pos2.layer0.attn." in shown
+        assert "--" not in shown  # no command-line flags in a dialog
+        field = screen.query_one("#export-scope", Input)
+        assert field.has_class("-invalid") and field.has_focus
+        # the next try clears the mark
+        field.value = "pos2.layer0.attn.head1.softmax"
+        await export_and_wait(app, pilot)
+        assert app.result == tmp_path / "attn.dot"
+        assert not field.has_class("-invalid")
+
+
+async def test_a_missing_dot_is_a_hint_on_the_format_field(small_session, tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#export-path", Input).value = str(tmp_path / "head.svg")
+        await export_and_wait(app, pilot)
+        shown = str(screen.query_one("#export-error").render())
+        assert "not installed: pick DOT, or install Graphviz" in shown
+        assert screen.query_one("#export-format").has_class("-invalid")
+        assert not (tmp_path / "head.svg").exists()

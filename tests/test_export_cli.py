@@ -127,6 +127,7 @@ ERRORS = {
     "unknown node": (["--pos", "3", "--node", "999999", "-o", "{out}.svg"], "node #999999"),
     "unknown extension": (["--overview", "-o", "{out}.jpg"], "cannot tell the format"),
     "no extension": (["--overview", "-o", "{out}"], "no extension"),
+    "extension in flags": (["--overview", "-o", "{out}.jpg"], "or .dot, or give --format"),
     "unknown --format": (["--overview", "-o", "{out}.svg", "--format", "gif"], "invalid choice"),
     "missing directory": (["--overview", "-o", "{tmp}/no/such/dir/x.svg"], "does not exist"),
     "a directory": (["--overview", "--format", "svg", "-o", "{tmp}"], "it is a directory"),
@@ -185,6 +186,7 @@ def test_a_timeout_exits_2_and_keeps_the_old_file(capsys, names, tmp_path, monke
     code, _, err = run(capsys, [*argv, "-o", str(out_file)])
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "dot timed out: stopped after 0.3 s" in err
+    assert err.rstrip().endswith("or a longer --timeout")  # the engine's advice, in flags
     assert out_file.read_text() == "the old picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg", "names.txt"]
 

@@ -21,11 +21,45 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from textual.worker import get_current_worker
 
 from engine.errors import InputError
-from engine.export import DEFAULT_MAX_NODES, FORMATS, THEMES, Exported, Selection, export
+from engine.export import (
+    DEFAULT_MAX_NODES,
+    FORMATS,
+    THEMES,
+    DotMissing,
+    DotTimedOut,
+    Exported,
+    FormatMismatch,
+    Selection,
+    TooManyNodes,
+    UnknownFormat,
+    export,
+)
 from engine.session import DebugSession
 from microgpt_tui.screens.modal import DismissOnce
 
 KINDS = ("scope", "node", "overview")
+
+
+def field_hint(error: InputError) -> tuple[str | None, str]:
+    """The field to fix (its id, None for none) and a one-line reason worded for this dialog."""
+    if isinstance(error, TooManyNodes):
+        if error.by_depth:
+            return "export-depth", f"{error.summary}; lower the depth"
+        return "export-scope", f"{error.summary}; pick the overview or {error.narrower_phrase('')}"
+    if isinstance(error, (UnknownFormat, FormatMismatch)):
+        if isinstance(error, UnknownFormat) and error.given is not None:
+            return "export-format", str(error)
+        if isinstance(error, UnknownFormat):
+            return "export-path", error.explain("pick a format")
+        return "export-path", str(error)
+    if isinstance(error, DotMissing):
+        return "export-format", f"Graphviz's `dot` is not installed: pick DOT, or {INSTALL}"
+    if isinstance(error, DotTimedOut):
+        return "export-scope", f"{error.summary}; pick a narrower scope or the overview"
+    return None, str(error)
+
+
+INSTALL = "install Graphviz (apt-get install graphviz, brew install graphviz)"
 
 
 class ExportScreen(DismissOnce, ModalScreen[Path | None]):
@@ -64,6 +98,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         #export-theme { width: 14; }
         #export-title { width: 1fr; }
         #export-error { color: $text-error; height: auto; }
+        .-invalid { border: none; background: $error 30%; }
         #export-buttons { align-horizontal: right; margin-bottom: 0; }
         #export-buttons Button { margin-left: 2; }
     }
@@ -77,9 +112,10 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
 
     @dataclass
     class Failed(Message):
-        """The worker could not export (a one-line reason)."""
+        """The worker could not export: a one-line reason, and the field to fix (its id)."""
 
         reason: str
+        field: str | None = None
 
     def __init__(
         self,
@@ -227,12 +263,13 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
             if not path:
                 raise InputError("give a file to write, e.g. ./head.svg")
         except InputError as e:
-            self._show_error(str(e))
+            self._show_error(*reversed(field_hint(e)))
             return
         title = self.query_one("#export-title", Input).value.strip() or None
         theme = str(self.query_one("#export-theme", Select).value)
         self.query_one("#export-button", Button).disabled = True
         self.query_one("#export-error", Label).update("")
+        self.query(".-invalid").remove_class("-invalid")
         self._export_in_thread(selection, Path(path).expanduser(), self._format(), theme, title)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
@@ -252,7 +289,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
                 title=title,
             )
         except InputError as e:
-            message: Message = self.Failed(str(e))
+            message: Message = self.Failed(*reversed(field_hint(e)))
         except Exception as e:  # a bug in the export must not take the debugger down
             message = self.Failed(f"export failed: {type(e).__name__}: {e}")
         else:
@@ -271,11 +308,18 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
     @on(Failed)
     def _failed(self, event: Failed) -> None:
         self.query_one("#export-button", Button).disabled = False
-        self._show_error(event.reason)
+        self._show_error(event.reason, event.field)
 
-    def _show_error(self, reason: str) -> None:
-        """A notification, and the same line in the dialog (a toast may cover the buttons)."""
+    def _show_error(self, reason: str, field: str | None = None) -> None:
+        """A notification, and the same line in the dialog (a toast may cover the buttons).
+
+        The field to fix, if any, is marked and focused; the mark goes at the next try.
+        """
         self.query_one("#export-error", Label).update(reason)
+        if field is not None:
+            widget = self.query_one(f"#{field}")
+            widget.add_class("-invalid")
+            widget.focus()
         self.notify(reason, title="Export failed", severity="error")
 
     @on(Button.Pressed, "#cancel-button")
