@@ -634,3 +634,98 @@ async def test_a_missing_dot_is_a_hint_on_the_format_field(small_session, tmp_pa
         assert "not installed: pick DOT, or install Graphviz" in shown
         assert screen.query_one("#export-format").has_class("-invalid")
         assert not (tmp_path / "head.svg").exists()
+
+
+async def type_path(pilot, screen, text: str) -> None:
+    """Type a file name into the File field as a user would: end, clear, type."""
+    screen.query_one("#export-path").focus()
+    await pilot.press("end", "ctrl+u", *text)
+    await pilot.pause()
+
+
+async def test_the_dialog_takes_the_format_from_the_file_extension(small_session, tmp_path):
+    """Issue 11.1: File `head1.png` with Format left at SVG wrote an SVG named head1.png."""
+    from textual.widgets import Select
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#export-format", Select).value == "svg"
+        out = tmp_path / "head1.dot"
+        await type_path(pilot, screen, str(out))
+        assert screen.query_one("#export-format", Select).value == "dot"  # follows the name
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+        notes = [n.message for n in app._notifications]
+        assert any(str(out) in m for m in notes)
+    assert out.read_text().startswith("digraph")  # DOT, not the SVG the select showed
+
+
+@needs_dot
+async def test_the_dialog_writes_png_for_a_png_name(small_session, tmp_path):
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        out = tmp_path / "head1.png"
+        await type_path(pilot, app.screen, str(out))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_choosing_a_format_renames_the_typed_file(small_session, tmp_path):
+    from textual.widgets import Input, Select
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await type_path(pilot, screen, str(tmp_path / "slides" / "head.png"))
+        screen.query_one("#export-format", Select).value = "pdf"
+        await pilot.pause()
+        assert screen.query_one("#export-path", Input).value == str(
+            tmp_path / "slides" / "head.pdf"
+        )
+        # a name without a format's extension keeps its name and takes the chosen format
+        await type_path(pilot, screen, str(tmp_path / "picture.out"))
+        assert screen.query_one("#export-format", Select).value == "pdf"
+
+
+def test_a_mismatch_between_extension_and_chosen_format_is_refused():
+    from engine.export import FormatMismatch, format_for_file
+    from microgpt_tui.screens.export import field_hint
+
+    assert format_for_file("a.png", "png") == "png"
+    assert format_for_file("a.out", "svg") == "svg"
+    with pytest.raises(FormatMismatch) as caught:
+        format_for_file("head1.png", "svg")
+    assert (caught.value.extension, caught.value.chosen) == ("png", "svg")
+    field, reason = field_hint(caught.value)
+    assert field == "export-path"
+    assert reason == (
+        "'head1.png' ends in .png but the format chosen is SVG: name it .svg or choose PNG"
+    )
+
+
+async def test_a_file_name_too_long_is_one_short_line_without_errno(small_session, tmp_path):
+    """Issue 13.10: the dialog showed the raw errno for a name over 255 bytes."""
+    from textual.widgets import Input
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        long_name = tmp_path / ("x" * 300 + ".dot")
+        screen.query_one("#export-path", Input).value = str(long_name)
+        await export_and_wait(app, pilot)
+        assert app.screen is screen
+        shown = str(screen.query_one("#export-error").render())
+        assert "file name is longer than 255 bytes" in shown
+        assert "Errno" not in shown and "\n" not in shown
+        assert len(shown) <= 100  # the 300-character name is shortened, not printed whole
+        assert screen.query_one("#export-path").has_class("-invalid")

@@ -8,6 +8,7 @@ session as it stands: values, and grads as far as the backward pass has got.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +34,37 @@ from engine.export import (
     TooManyNodes,
     UnknownFormat,
     export,
+    format_for_file,
 )
+from engine.fs import check_writable
+from engine.fs import reason as reason_of
 from engine.session import DebugSession
 from microgpt_tui.screens.modal import DismissOnce
 
 KINDS = ("scope", "node", "overview")
 
 
+class FieldError(InputError):
+    """A reason already worded for this dialog, and the field it is about."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
 def field_hint(error: InputError) -> tuple[str | None, str]:
-    """The field to fix (its id, None for none) and a one-line reason worded for this dialog."""
+    """The field to fix (its id, None for none) and a one-line reason worded for this dialog.
+
+    Over-long words (a 300-character file name) are shortened in the middle, so the
+    reason stays one line.
+    """
+    field, reason = _field_hint(error)
+    return field, re.sub(r"\S{48,}", lambda m: m[0][:20] + "…" + m[0][-20:], reason)
+
+
+def _field_hint(error: InputError) -> tuple[str | None, str]:
+    if isinstance(error, FieldError):
+        return error.field, str(error)
     if isinstance(error, TooManyNodes):
         if error.by_depth:
             return "export-depth", f"{error.summary}; lower the depth"
@@ -209,9 +232,16 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         return str(self.query_one("#export-format", Select).value)
 
     def _fill_path(self) -> None:
-        """Name the file after the selection, unless the user typed a name of their own."""
+        """Name the file after the selection, unless the user typed a name of their own.
+
+        A name of their own that ends in another format's extension takes the
+        chosen format's (`head.png` -> `head.pdf` when PDF is chosen).
+        """
         field = self.query_one("#export-path", Input)
         if field.value and field.value != self._auto_path:
+            path, fmt = Path(field.value), self._format()
+            if path.suffix.lower().lstrip(".") in FORMATS and path.suffix[1:] != fmt:
+                field.value = str(path.with_suffix(f".{fmt}"))
             return
         kind = self._kind()
         if kind == "scope":
@@ -221,6 +251,14 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         else:
             stem = "overview"
         self._auto_path = field.value = f"./{stem}.{self._format()}"
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        """A file name ending in a format's extension chooses that format (`head1.png`: PNG)."""
+        ext = Path(event.value).suffix.lower().lstrip(".")
+        select = self.query_one("#export-format", Select)
+        if ext in FORMATS and select.value != ext:
+            select.value = ext
 
     @on(RadioSet.Changed)
     @on(Select.Changed, "#export-format")
@@ -251,6 +289,20 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
             raise InputError("give a scope, e.g. pos3.layer0.attn.head1")
         return Selection.of_scope(scope)
 
+    def _path_and_format(self) -> tuple[Path, str]:
+        """The file to write and its format (the extension's); InputError marking the File field."""
+        text = self.query_one("#export-path", Input).value.strip()
+        try:
+            if not text:
+                raise InputError("give a file to write, e.g. ./head.svg")
+            path = Path(text).expanduser()
+            fmt = format_for_file(path, self._format())
+            check_writable(path)
+        except InputError as e:
+            field, reason = field_hint(e)
+            raise FieldError(field or "export-path", reason) from None
+        return path, fmt
+
     # -- exporting -----------------------------------------------------------------------
 
     @on(Button.Pressed, "#export-button")
@@ -259,9 +311,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         """Read the form and render in a worker; a bad field is a notification."""
         try:
             selection = self._selection()
-            path = self.query_one("#export-path", Input).value.strip()
-            if not path:
-                raise InputError("give a file to write, e.g. ./head.svg")
+            path, fmt = self._path_and_format()
         except InputError as e:
             self._show_error(*reversed(field_hint(e)))
             return
@@ -270,7 +320,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         self.query_one("#export-button", Button).disabled = True
         self.query_one("#export-error", Label).update("")
         self.query(".-invalid").remove_class("-invalid")
-        self._export_in_thread(selection, Path(path).expanduser(), self._format(), theme, title)
+        self._export_in_thread(selection, path, fmt, theme, title)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export_in_thread(
@@ -290,6 +340,8 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
             )
         except InputError as e:
             message: Message = self.Failed(*reversed(field_hint(e)))
+        except OSError as e:  # the reason, never a raw errno
+            message = self.Failed(f"cannot export: {reason_of(e)}")
         except Exception as e:  # a bug in the export must not take the debugger down
             message = self.Failed(f"export failed: {type(e).__name__}: {e}")
         else:
