@@ -15,6 +15,7 @@ from engine.export import (
     TooManyNodes,
     UnknownFormat,
     export,
+    export_frames,
     resolve_format,
 )
 from engine.session import DebugSession
@@ -22,14 +23,22 @@ from engine.workspace import open_workspace
 
 
 def selection_from_args(args: argparse.Namespace) -> Selection:
-    """--scope PATH | --node ID [--depth K] [--consumers] | --overview, as a Selection."""
+    """--scope PATH | --node ID [--depth K] [--consumers] | --overview, and --level, as a Selection.
+
+    The level is vector for a scope and the overview unless --level scalar; a node is scalar.
+    """
     if args.consumers and args.node is None:
         raise InputError("--consumers works only with --node")
-    if args.overview:
-        return Selection.overview()
     if args.node is not None:
+        if args.level == "vector" or args.frames is not None:
+            raise InputError("a --node is drawn as scalars: use --scope or --overview for vectors")
         return Selection.of_node(args.node, args.depth, consumers=args.consumers)
-    return Selection.of_scope(args.scope)
+    level = args.level or "vector"
+    if args.frames is not None and level != "vector":
+        raise InputError("--frames steps vector ops: drop --level scalar")
+    if args.overview:
+        return Selection.overview(level=level)
+    return Selection.of_scope(args.scope, level=level)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -54,7 +63,10 @@ def _export(args: argparse.Namespace) -> int:
     from microgpt_tui.cli import model_options
 
     # Cheap checks first, before the model is loaded and the graph traced.
-    fmt = resolve_format(args.output, args.format)
+    if args.frames is not None:
+        fmt = resolve_format(args.frames, args.format or "png")
+    else:
+        fmt = resolve_format(args.output, args.format)
     if args.dpi is not None and fmt != "png":
         raise InputError(f"--dpi applies to PNG output only, not {fmt.upper()}")
     if args.timeout <= 0:
@@ -65,6 +77,21 @@ def _export(args: argparse.Namespace) -> int:
     session = DebugSession(
         ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
     )
+    if args.frames is not None:
+        written = export_frames(
+            session,
+            selection,
+            args.frames,
+            fmt,
+            dpi=args.dpi,
+            max_nodes=args.max_nodes,
+            timeout=args.timeout,
+            theme=args.theme,
+            title=args.title,
+        )
+        names = f"{written[0].name} to {written[-1].name}"
+        print(f"wrote {len(written)} frames to {args.frames} ({fmt.upper()}: {names})")
+        return 0
     session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them
     done = export(
         session,

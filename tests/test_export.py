@@ -468,6 +468,8 @@ async def test_the_dialog_is_prefilled_and_writes_the_file(small_session, tmp_pa
         assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-scope"
         assert screen.query_one("#export-format", Select).value == "svg"
         assert screen.query_one("#export-path", Input).value == f"./{scope}.svg"
+        assert screen.query_one("#export-level", RadioSet).pressed_button.id == "level-vector"
+        await pilot.click("#level-scalar")  # every node, as this test was written for
         out = tmp_path / "head.svg"
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export-button")
@@ -561,6 +563,7 @@ async def test_without_a_node_or_a_small_scope_the_dialog_offers_the_overview(
         assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-overview"
         assert screen.query_one("#kind-node").disabled
         assert screen.query_one("#export-path", Input).value == "./overview.svg"
+        await pilot.click("#level-scalar")  # one box per scope, as this test was written for
         out = tmp_path / "overview.dot"
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export-button")
@@ -605,6 +608,7 @@ async def test_too_many_nodes_is_a_hint_on_the_scope_field_without_cli_flags(
         await pilot.pause()
         screen = app.screen
         await pilot.click("#kind-scope")
+        await pilot.click("#level-scalar")  # as vectors, the whole attention fits in 50
         screen.query_one("#export-path", Input).value = str(tmp_path / "attn.dot")
         await export_and_wait(app, pilot)
         shown = str(screen.query_one("#export-error").render())
@@ -729,3 +733,30 @@ async def test_a_file_name_too_long_is_one_short_line_without_errno(small_sessio
         assert "Errno" not in shown and "\n" not in shown
         assert len(shown) <= 100  # the 300-character name is shortened, not printed whole
         assert screen.query_one("#export-path").has_class("-invalid")
+
+
+async def test_the_dialog_draws_vectors_by_default_and_a_node_as_scalars(small_session, tmp_path):
+    from textual.widgets import RadioSet
+
+    scope = "pos2.layer0.attn.head1"
+    node = small_session.trace.vector(scope, "attn_weights")[1]
+    app = make_host(small_session, node.id, scope)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        level = screen.query_one("#export-level", RadioSet)
+        assert level.pressed_button.id == "level-vector" and not level.disabled
+        await pilot.click("#kind-node")
+        assert level.disabled  # a node and its inputs are scalars
+        await pilot.click("#kind-scope")
+        out = tmp_path / "head.dot"
+        await type_path(pilot, screen, str(out))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+        notes = [n.message for n in app._notifications]
+        assert any("3 vector ops and 6 boxes" in m for m in notes)
+    text = out.read_text()
+    assert "q·k/√d" in text and "softmax" in text
+    assert any("softmax" in line and "penwidth=3.5" in line for line in text.splitlines())

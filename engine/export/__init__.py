@@ -6,6 +6,11 @@ a node and its inputs (or consumers) a few levels away, or an overview
 between boxes count the values that flow. Inputs from outside a selection are
 drawn as small dashed stubs, never dropped.
 
+At vector level (`Selection.level`), a scope or the overview (one token's
+forward pass) is drawn as vectors and the ops between them, each vector's
+values and grads as cells (`vector_view`, `vector_style`, `vector_digraph`);
+`export_frames` writes one picture per vector step of the backward pass.
+
 `build_digraph` (`digraph`, drawn with `style` and `clusters`) makes a
 `graphviz.Digraph` (pure Python, no binary needed); `export` (`exporting`)
 writes it: DOT directly, images by running Graphviz's `dot` under a timeout
@@ -45,6 +50,8 @@ from engine.export.selection import (
     unknown_scope_message,
 )
 from engine.export.style import OP_SYMBOLS, THEME_STYLES, THEMES, Theme, fmt4, stub_text
+from engine.export.vector_export import export_frames
+from engine.export.vector_view import VectorView, vector_view
 
 __all__ = [
     "DEFAULT_DPI",
@@ -72,6 +79,7 @@ __all__ = [
     "build_digraph",
     "dot_binary",
     "export",
+    "export_frames",
     "fmt4",
     "format_for_file",
     "outside_inputs",
@@ -83,4 +91,6 @@ __all__ = [
     "stub_text",
     "too_many",
     "unknown_scope_message",
+    "vector_view",
+    "VectorView",
 ]

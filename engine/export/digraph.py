@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 import graphviz
 
-from engine.errors import InputError
 from engine.export.clusters import cluster_tree, draw_clusters
 from engine.export.overview import Overview
 from engine.export.selection import Selection, Subgraph, select
-from engine.export.style import FONT, THEME_STYLES, THEMES, Styler, Theme, box_id, esc, html_label
+from engine.export.style import FONT, Styler, Theme, box_id, esc, html_label, theme_style
+from engine.export.vector_digraph import build_vector_digraph
+from engine.export.vector_view import vector_view
 
 if TYPE_CHECKING:
     from engine.session import DebugSession
@@ -50,14 +51,19 @@ def build_digraph(
 ) -> graphviz.Digraph:
     """The selection as a `graphviz.Digraph`, left to right, a cluster per scope.
 
-    Nodes show their label (or op), value and grad to 4 significant digits;
+    At vector level (a scope or the overview), the vectors and the ops between
+    them instead (`engine.export.vector_digraph`, with estimated box sizes).
+    At scalar level, nodes show their label (or op), value and grad to 4 significant digits;
     parameters are yellow boxes, operations blue rounded boxes, constants small
     grey ovals; inputs from outside the selection are dashed stubs. `highlight`
     (a node id) is drawn in red; in the overview, the box that holds it.
     """
-    style = THEME_STYLES.get(theme)
-    if style is None:
-        raise InputError(f"unknown theme {theme!r}: use {' or '.join(THEMES)}")
+    style = theme_style(theme)
+    if selection.vector and selection.kind != "node":
+        view = vector_view(session, selection)
+        op = view.graph.op_of(session.node(highlight)) if highlight is not None else None
+        current = view.op_node_of(op)
+        return build_vector_digraph(view, style, title, selection.file_stem(), current=current)
     if selected is None:
         selected = select(session, selection)
     g = new_digraph(style, title, selection.file_stem())

@@ -102,3 +102,25 @@ def _run_dot(command: list[str], source: str, timeout: float, what: str) -> None
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise DotFailed(what, lines[0] if lines else f"exit status {done.returncode}")
+
+
+def node_sizes(source: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, tuple[float, float]]:
+    """Each node's width and height in points, as `dot` draws them (for a layout of our own)."""
+    command = [dot_binary(), "-Tplain"]
+    try:
+        done = subprocess.run(
+            command, input=source.encode("utf-8"), capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise DotTimedOut(timeout, "the sizes of the boxes") from None
+    except OSError as e:
+        raise InputError(f"cannot run {command[0]}: {e.strerror or e}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DotFailed("the boxes", lines[0] if lines else f"exit status {done.returncode}")
+    sizes = {}
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split(" ", 6)
+        if parts[0] == "node" and len(parts) >= 6:
+            sizes[parts[1].strip('"')] = (float(parts[4]) * 72, float(parts[5]) * 72)
+    return sizes

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import graphviz
 
+from engine.errors import InputError
 from engine.export.overview import Box
 from engine.graph import scope_position
 from engine.value import Value
@@ -77,6 +78,14 @@ THEME_STYLES = {
 }
 
 FONT = "Helvetica"
+
+
+def theme_style(name: str) -> Theme:
+    """The colours of theme `name`; InputError naming the themes if there is none."""
+    style = THEME_STYLES.get(name)
+    if style is None:
+        raise InputError(f"unknown theme {name!r}: use {' or '.join(THEMES)}")
+    return style
 
 
 def fmt4(x: float) -> str:

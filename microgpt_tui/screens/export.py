@@ -93,8 +93,9 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
 
     `node_id` is the current node (highlighted in the picture), or None when
     there is none; `scope` the current scope path ("" for none). Prefilled: the
-    scope when it is small enough to draw, else the node and 2 levels of its
-    inputs, else the overview. Dismissed with the path written, or None.
+    scope, drawn as vectors (any scope fits; scalars are a choice), else the
+    node and 2 levels of its inputs, else the overview. The format follows the
+    file's extension. Dismissed with the path written, or None.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close without exporting")]
@@ -115,6 +116,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         Horizontal { margin-bottom: 1; }
         Label.field { width: 9; text-style: bold; }
         RadioSet { width: 1fr; layout: horizontal; }
+        RadioButton { margin-right: 2; }
         #export-scope, #export-path { width: 1fr; }
         #export-depth { width: 10; }
         #export-format { width: 14; }
@@ -160,9 +162,9 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
     # -- the form ----------------------------------------------------------------------
 
     def _initial_kind(self) -> str:
-        """The scope if it is small enough to draw, else the node and its inputs (if any)."""
+        """The scope if there is one (drawn as vectors, any scope fits), else the node, if any."""
         tree = self.session.find_scope(self.scope) if self.scope else None
-        if tree is not None and tree.total <= self.max_nodes:
+        if tree is not None:
             return "scope"
         return "node" if self.node_id is not None else "overview"
 
@@ -181,6 +183,11 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
                         disabled=self.node_id is None,
                     )
                     yield RadioButton("overview", value=kind == "overview", id="kind-overview")
+            with Horizontal():
+                yield Label("Draw", classes="field")
+                with RadioSet(id="export-level", compact=True):
+                    yield RadioButton("vectors and their ops", value=True, id="level-vector")
+                    yield RadioButton("every scalar node", id="level-scalar")
             with Horizontal():
                 yield Label("Scope", classes="field")
                 yield self._input(self.scope, "e.g. pos3.layer0.attn.head1", "export-scope")
@@ -260,7 +267,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         if ext in FORMATS and select.value != ext:
             select.value = ext
 
-    @on(RadioSet.Changed)
+    @on(RadioSet.Changed, "#export-kind")
     @on(Select.Changed, "#export-format")
     @on(Input.Changed, "#export-scope")
     def _choices_changed(self) -> None:
@@ -268,12 +275,17 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         self.query_one("#export-scope", Input).disabled = kind != "scope"
         self.query_one("#export-depth", Input).disabled = kind != "node"
         self.query_one("#export-consumers", Checkbox).disabled = kind != "node"
+        self.query_one("#export-level", RadioSet).disabled = kind == "node"  # a node: scalars
         self._fill_path()
+
+    def _level(self) -> str:
+        pressed = self.query_one("#export-level", RadioSet).pressed_button
+        return "scalar" if pressed is not None and pressed.id == "level-scalar" else "vector"
 
     def _selection(self) -> Selection:
         kind = self._kind()
         if kind == "overview":
-            return Selection.overview()
+            return Selection.overview(level=self._level())
         if kind == "node":
             text = self.query_one("#export-depth", Input).value.strip()
             try:
@@ -287,7 +299,7 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         scope = self.query_one("#export-scope", Input).value.strip()
         if not scope:
             raise InputError("give a scope, e.g. pos3.layer0.attn.head1")
-        return Selection.of_scope(scope)
+        return Selection.of_scope(scope, level=self._level())
 
     def _path_and_format(self) -> tuple[Path, str]:
         """The file to write and its format (the extension's); InputError marking the File field."""
@@ -354,6 +366,8 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         done = event.done
         nodes = "1 node" if done.nodes == 1 else f"{done.nodes:,} nodes"
         what = f"the overview ({done.summary()})" if done.overview else nodes
+        if done.vector and not done.overview:
+            what = done.summary()
         self.app.notify(f"Exported {what} to {done.path}", title="Export")
         self.dismiss(done.path)
 
