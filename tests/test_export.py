@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import VOCAB, make_model
+from conftest import VOCAB, make_model, needs_dot
 
 from engine.config import GPTConfig
 from engine.data import Tokenizer
@@ -33,12 +33,6 @@ from engine.session import DebugSession
 
 HEAD = "pos3.layer0.attn.head1"
 HEAD_DIM = 4  # the default config: n_embd 16 / 4 heads
-
-# Rendering needs Graphviz's `dot`; CI installs it, so under CI=true these tests must run.
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true",
-    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -427,22 +421,8 @@ def test_the_engine_export_imports_no_ui():
 
 
 def make_host(session: DebugSession, node_id: int | None, scope: str):
-    from textual.app import App
-
-    from microgpt_tui.screens.export import ExportScreen
-
-    class Host(App):
-        """Just enough app to push the dialog, and to hear what it returns."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.result: object = "not dismissed"
-
-        def on_mount(self) -> None:
-            screen = ExportScreen(session, node_id, scope, cursor_blink=False)
-            self.push_screen(screen, callback=lambda r: setattr(self, "result", r))
-
-    return Host()
+    """Just enough app to push the dialog, and to hear what it returns."""
+    return make_host_with(session, node_id, scope)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -11,16 +10,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 
 from microgpt_tui.cli import main
 
 HEAD = "pos3.layer0.attn.head1"
 NAMES = "emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\nharper\nevelyn\n"
-
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true",
-    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
-)
 
 
 @pytest.fixture(autouse=True)

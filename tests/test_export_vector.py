@@ -9,13 +9,11 @@ width × the font's cap height).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import VOCAB, make_model
+from conftest import VOCAB, make_model, needs_dot
 
 from engine.data import Tokenizer
 from engine.errors import InputError
@@ -26,11 +24,6 @@ from engine.session import DebugSession
 
 HEAD = "pos3.layer0.attn.head1"
 MLP = "pos3.layer0.mlp"
-
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true",
-    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
-)
 
 
 @pytest.fixture(scope="module")
