@@ -572,9 +572,15 @@ def make_host_with(session: DebugSession, node_id: int | None, scope: str, **kwa
 
 
 async def export_and_wait(app, pilot) -> None:
+    """Click Export, then wait until the dialog has heard back: closed, or the button is back."""
+    screen = app.screen
     await pilot.click("#export-button")
     await app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(200):  # the worker's message may still be on its way to the dialog
+        await pilot.pause()
+        if app.screen is not screen or not screen.query_one("#export-button").disabled:
+            return
+    raise AssertionError("the export dialog never heard back from its worker")
 
 
 async def test_too_many_nodes_is_a_hint_on_the_scope_field_without_cli_flags(
