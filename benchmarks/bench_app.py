@@ -111,8 +111,9 @@ async def bench(
             f"  (pilot's overhead per simulated key: {(time.perf_counter() - t) / 5 * 1000:.0f} ms)"
         )
 
-        original_move = app.action_move
-        original_phase = app.action_phase
+        screen = app.debugger  # the keys' actions are the debugger screen's
+        original_move = screen.action_move
+        original_phase = screen.action_phase
         started_at = [0.0]
 
         def timed_move(move: str) -> None:
@@ -123,8 +124,8 @@ async def bench(
             started_at[0] = time.perf_counter()
             original_phase(phase)
 
-        app.action_move = timed_move  # type: ignore[method-assign]
-        app.action_phase = timed_phase  # type: ignore[method-assign]
+        screen.action_move = timed_move  # type: ignore[method-assign]
+        screen.action_phase = timed_phase  # type: ignore[method-assign]
 
         async def measure(key: str, count: int) -> list[float]:
             samples = []

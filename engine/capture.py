@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.config import GPTConfig
+from engine.errors import ArithmeticFailure
+from engine.estimate import check_fits, graph_size
 from engine.graph import scope_position
 from engine.model import GPT, document_loss, forward_document
 from engine.trace import Trace
@@ -89,17 +91,21 @@ def capture_loss(model: GPT, tokens: list[int], pos: int | None = None) -> Captu
     its ids, labels and grads belong to it alone: two captures of one model, or a
     capture and training, never disturb each other.
     """
+    check_fits(graph_size(model.config, model.vocab_size, tokens, pos))
     model = model.copy()
     trace = Trace()
     for name, mat in model.state_dict.items():
         for i, row in enumerate(mat):
             for j, p in enumerate(row):
                 trace.add_leaf(p, "param", "params", f"{name}[{i}][{j}]")
-    with paused_gc(), trace.recording(number=False):  # keep_only numbers them
-        if pos is None:
-            root = document_loss(model, tokens)
-        else:
-            root = forward_document(model, tokens, upto=pos)[-1]
+    try:
+        with paused_gc(), trace.recording(number=False):  # keep_only numbers them
+            if pos is None:
+                root = document_loss(model, tokens)
+            else:
+                root = forward_document(model, tokens, upto=pos)[-1]
+    except (ArithmeticError, ValueError) as error:  # log(0), an overflow: the weights' fault
+        raise ArithmeticFailure(error, trace.nodes[-1].scope if trace.nodes else "") from None
     topo, reached = ancestors(root)
     trace.keep_only(reached)
     topo.reverse()

@@ -24,6 +24,7 @@ from engine.config import GPTConfig
 from engine.data import check_vocab
 from engine.errors import InputError
 from engine.fs import read_regular, write_atomically
+from engine.train_section import check_train_section
 
 FORMAT = "microgpt-tui.checkpoint"
 VERSION = 1
@@ -150,7 +151,7 @@ def _parse(raw: bytes) -> Checkpoint:
     if data["format"] != FORMAT:
         raise _Invalid(f'"format" is {data["format"]!r}, expected {FORMAT!r}')
     version = data.get("version")
-    if version != VERSION or isinstance(version, bool):
+    if type(version) is not int or version != VERSION:  # not 1.0, not true
         raise _Invalid(f"version {version!r} is not supported (this program reads {VERSION})")
     extra = [k for k in data if k not in TOP_LEVEL_KEYS]
     if extra:
@@ -164,8 +165,10 @@ def _parse(raw: bytes) -> Checkpoint:
     _check_vocab(vocab)
     state_dict = _check_state_dict(data["state_dict"], config, vocab)
     train = data.get("train")
-    if "train" in data and not isinstance(train, dict):
-        raise _Invalid(f'"train" is {_kind(train)}, expected an object')
+    if "train" in data:
+        if not isinstance(train, dict):
+            raise _Invalid(f'"train" is {_kind(train)}, expected an object')
+        _check_train(train, config, vocab)
     return Checkpoint(config=config, vocab=vocab, state_dict=state_dict, train=train)
 
 
@@ -184,6 +187,14 @@ def _parse_config(config: Any) -> GPTConfig:
 # --- shared validation --------------------------------------------------------------------
 
 
+def _check_train(train: dict[str, Any], config: GPTConfig, vocab: str) -> None:
+    n_params = sum(rows * cols for rows, cols in config.matrix_shapes(len(vocab) + 1).values())
+    try:
+        check_train_section(train, n_params)
+    except InputError as e:
+        raise _Invalid(f'"train": {e}') from None
+
+
 def _check_vocab(vocab: Any) -> None:
     try:
         check_vocab(vocab, "vocab")
@@ -195,6 +206,12 @@ def _check_state_dict(state_dict: Any, config: GPTConfig, vocab: str) -> dict[st
     """Check names, shapes and numbers; return a fresh copy with every weight a float."""
     if not isinstance(state_dict, dict):
         raise _Invalid(f'"state_dict" is {_kind(state_dict)}, expected an object')
+    expected = 3 + 6 * config.n_layer  # wte, wpe, lm_head, then six per layer
+    if expected > len(state_dict) + 1000:  # do not list a million missing names
+        raise _Invalid(
+            f"config has {config.n_layer:,} layers ({expected:,} matrices) "
+            f"but state_dict has {len(state_dict):,} matrices"
+        )
     shapes = config.matrix_shapes(len(vocab) + 1)
     missing = [name for name in shapes if name not in state_dict]
     if missing:
@@ -256,5 +273,7 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _names(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+def _names(names: list[str], most: int = 5) -> str:
+    """Names for a one-line message: the first few, then how many more."""
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most:,} more"

@@ -1,23 +1,61 @@
 """A debug session: one token's captured graph, its two walks, and what the screen asks of them.
 
 This is the debugger without a screen. The Textual app is a thin view over it,
-and scripts or notebooks can drive it the same way (tests do).
+and scripts or notebooks can drive it the same way (tests do). Everything a
+panel shows is a question put to the session: the cursor node, where the walk
+is, whether a node is in this graph, a parameter by label, a node's call chain,
+find. Nodes are addressed through `node(id)`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 from engine.capture import Capture, ModelView, capture_loss, reroot
 from engine.data import Tokenizer
 from engine.errors import InputError
+from engine.find import FIND_LIMIT, all_scopes, find_labels, find_scopes
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
+from engine.trace import SourceSite
 from engine.value import Value
 
 FORWARD, BACKWARD = "forward", "backward"
+PHASES = (FORWARD, BACKWARD)
+MOVES = ("step", "step_over", "step_out", "cont", "back", "run_to_end")
+"""The walk's moves by name (`DebugSession.move`); `back` undoes the last one."""
+
+_WALK_MOVES: dict[str, Callable[[Walk], int]] = {
+    "step": lambda walk: walk.step(),
+    "step_over": lambda walk: walk.step_over(),
+    "step_out": lambda walk: walk.step_out(),
+    "cont": lambda walk: walk.cont(),
+    "run_to_end": lambda walk: walk.run_to_end(),
+}
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """What one move did: which move, the phase it left the session in, and how many nodes.
+
+    `nodes` is how many nodes the move processed (for `back`: how many it undid;
+    for a phase switch: 1 if the phase changed, else 0), so 0 means nothing moved.
+    """
+
+    name: str  # one of MOVES, or a phase (FORWARD, BACKWARD) for a phase switch
+    phase: str
+    nodes: int
+
+    @property
+    def moved(self) -> bool:
+        return self.nodes > 0
+
+    @property
+    def is_phase_switch(self) -> bool:
+        return self.name in PHASES
 
 
 @dataclass(frozen=True)
@@ -123,12 +161,37 @@ class DebugSession:
         return scope_tree(self.nodes)
 
     def node(self, node_id: int) -> Value:
-        if not 0 <= node_id < len(self.nodes):
+        """The node with this id (InputError if there is none)."""
+        if not self.has_node(node_id):
             raise InputError(f"node #{node_id} does not exist: ids are 0..{len(self.nodes) - 1}")
         return self.nodes[node_id]
 
+    def has_node(self, node_id: int) -> bool:
+        """Is there a node with this id in this graph?"""
+        return 0 <= node_id < len(self.nodes)
+
+    def contains(self, node: Value) -> bool:
+        """Is this Value a node of this graph?
+
+        A parameter the loss does not use is not, and a Value's id may be left
+        over from another capture (or never set), so the id alone proves nothing.
+        """
+        try:
+            node_id = node.id
+        except AttributeError:  # never recorded: no provenance slots set
+            return False
+        return isinstance(node_id, int) and self.has_node(node_id) and self.nodes[node_id] is node
+
+    def index(self) -> None:
+        """Build the lazy indexes now (consumers, scopes), e.g. in a worker thread."""
+        _ = self.consumers, self.scopes
+
     def consumers_of(self, node: Value) -> list[Value]:
         return [self.nodes[i] for i in self.consumers.of(node.id)]
+
+    def consumer_count(self, node: Value) -> int:
+        """How many times nodes use this one as an input."""
+        return self.consumers.count(node.id)
 
     # -- stepping --------------------------------------------------------------------
 
@@ -138,9 +201,42 @@ class DebugSession:
         return self.forward if self.phase == FORWARD else self.backward
 
     def set_phase(self, phase: str) -> None:
-        if phase not in (FORWARD, BACKWARD):
+        if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
         self.phase = phase
+
+    def move(self, name: str) -> MoveResult:
+        """Make a move by name (one of MOVES), or switch to a phase (FORWARD, BACKWARD)."""
+        if name in PHASES:
+            changed = self.phase != name
+            self.set_phase(name)
+            return MoveResult(name, self.phase, int(changed))
+        walk = self.walk
+        if name == "back":
+            before = walk.position
+            walk.back()
+            return MoveResult(name, self.phase, before - walk.position)
+        if name not in _WALK_MOVES:
+            raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
+        return MoveResult(name, self.phase, _WALK_MOVES[name](walk))
+
+    def cursor_node(self) -> Value | None:
+        """The node the debugger is at: the one processed last, or the next one before any step."""
+        walk = self.walk
+        return walk.current if walk.current is not None else walk.next_node
+
+    def where(self) -> str:
+        """The scope the walk is in ("" if none): `Walk.where()`, else the cursor node's.
+
+        (In the backward order a parameter sits between almost any two nodes; stepping
+        onto one does not leave the scope, as a debugger reading a global stays in its
+        function.) Before the first step, the next node's scope.
+        """
+        scope = self.walk.where()
+        if scope is None:
+            node = self.cursor_node()
+            scope = node.scope if node is not None else ""
+        return scope
 
     @property
     def focus(self) -> str | None:
@@ -170,6 +266,39 @@ class DebugSession:
     def is_computed(self, node: Value) -> bool:
         """Has the forward replay revealed this node's value?"""
         return self.forward.revealed(node)
+
+    def value_known(self, node: Value) -> bool:
+        """Is this node's value shown? The forward replay reveals values one by one;
+        in the backward phase all are known."""
+        return self.phase == BACKWARD or self.is_computed(node)
+
+    def source_site(self, node: Value) -> SourceSite | None:
+        """The file, line and function that created `node` (None for parameters)."""
+        return self.trace.site_of(node)
+
+    def call_chain(self, node: Value) -> str:
+        """The script's functions on the stack when `node` was made (`gpt › softmax`).
+
+        Only a graph captured from the user's own script keeps them ("" otherwise,
+        and for a node made at the script's top level).
+        """
+        chains = self.capture.chains
+        if not chains or not self.contains(node) or node.id >= len(chains):
+            return ""
+        return chains[node.id]
+
+    def parameter(self, label: str) -> Value | None:
+        """The node of a parameter by label (`wte[4][0]`), if this graph uses it."""
+        return self._parameters.get(label)
+
+    @cached_property
+    def _parameters(self) -> dict[str, Value]:
+        found = {}
+        for node in self.nodes:  # parameters come first in a trace
+            if node.op != "param":
+                break
+            found[node.label] = node
+        return found
 
     def has_final_grad(self, node: Value) -> bool:
         """Has every consumer passed its grad to this node (so its grad is final)?"""
@@ -209,6 +338,33 @@ class DebugSession:
             self.tokenizer.token_text(self.tokens[pos]),
             self.tokenizer.token_text(self.tokens[pos + 1]),
         )
+
+    @property
+    def has_document(self) -> bool:
+        """Are there tokens, and a tokenizer to name them? (Not every captured graph has.)"""
+        return self.tokenizer is not None and bool(self.tokens)
+
+    def position_text(self, pos: int) -> tuple[str, str] | None:
+        """`token_text(pos)`, or None when this graph has no document reaching that far."""
+        if not self.has_document or not 0 <= pos < len(self.tokens) - 1:
+            return None
+        return self.token_text(pos)
+
+    # -- find ------------------------------------------------------------------------
+
+    def all_scopes(self) -> list[ScopeNode]:
+        """Every scope, depth first in the order the computation enters them."""
+        return all_scopes(self.scopes)
+
+    def find_scopes(self, text: str, limit: int = FIND_LIMIT) -> list[ScopeNode]:
+        """Scopes whose path contains `text` (case-insensitive), in creation order."""
+        return find_scopes(self.scopes, text, limit)
+
+    def find_labels(
+        self, text: str, limit: int = FIND_LIMIT, cancelled: Callable[[], bool] = lambda: False
+    ) -> list[int]:
+        """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12)."""
+        return find_labels(self.nodes, text, limit, cancelled)
 
     @property
     def loss(self) -> float:

@@ -10,7 +10,7 @@ the same seed and data give the same losses and the same names:
         Adam update of every parameter, bias correction with step + 1; p.grad = 0
 
 Training draws no random numbers: after initialisation the global `random` stream
-is only used by sampling. A checkpoint's "train" section (see `train_section`)
+is only used by sampling. A checkpoint's "train" section (`engine.train_section`)
 keeps what is needed to go on exactly where a run stopped: the step counter and the
 schedule's length, Adam's moments, and `random.getstate()`.
 
@@ -27,7 +27,6 @@ schedule stretched to the new length (the learning rate jumps up to
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import signal
@@ -67,6 +66,14 @@ class StepResult:
     lr: float  # the learning rate used for the update
 
 
+class Diverged(InputError):
+    """Training met a non-finite loss or weight at `step`; the model is the step before's."""
+
+    def __init__(self, step: int, what: str) -> None:
+        super().__init__(f"training diverged at step {step}: {what}")
+        self.step = step
+
+
 @dataclass
 class TrainState:
     """Where training is: steps completed, the schedule's length, Adam's moments."""
@@ -85,9 +92,10 @@ class Trainer:
     after each completed step, and `request_stop()` (or `should_stop` returning True)
     ends the run at the next step boundary. A KeyboardInterrupt during a step's
     forward or backward pass discards that step (its partial gradients are cleared),
-    and the parameter update holds Ctrl-C back until the step is done and reported:
-    whenever `run()` raises, the model and `state` are exactly those of the last
-    completed step, ready to be saved.
+    and the parameter update holds Ctrl-C and SIGTERM back until the step is done
+    and reported. A step whose loss, or whose updated weights or moments, are not
+    finite raises `Diverged` and is not taken. Whenever `run()` raises, the model
+    and `state` are exactly those of the last completed step, ready to be saved.
     """
 
     def __init__(
@@ -146,8 +154,8 @@ class Trainer:
     ) -> list[StepResult]:
         """Train until `num_steps` or a stop request; the steps done, in order.
 
-        A Ctrl-C during a step's update or its `on_step` is held back and raised
-        after both, so whatever `on_step` records (a log line) covers every
+        A Ctrl-C or SIGTERM during a step's update or its `on_step` is held back
+        and delivered after both, so whatever `on_step` records (a log line) covers every
         completed step, and a completed step is always recorded.
         """
         self._stop = False
@@ -156,7 +164,7 @@ class Trainer:
             if self._stop or (should_stop is not None and should_stop()):
                 break
             loss = self._forward_backward()
-            with _HeldCtrlC() as held:
+            with HeldSignals() as held:
                 result = self._update(loss)
                 done.append(result)
                 if on_step is not None:
@@ -172,63 +180,88 @@ class Trainer:
                 loss = document_loss(self.model, tokens)
                 loss.backward()
         except BaseException:
-            for p in self.model.params:  # discard this step: no partial gradients left behind
-                p.grad = 0
+            self._discard_step()  # no partial gradients left behind
             raise
+        if not math.isfinite(loss.data):
+            self._discard_step()
+            raise Diverged(self.state.step + 1, f"the loss is {loss.data}")
         return loss
 
     def _update(self, loss: Value) -> StepResult:
-        """microgpt's Adam update from the grads `loss.backward()` left; the step is done."""
+        """microgpt's Adam update from the grads `loss.backward()` left; the step is done.
+
+        The new moments and weights are computed first and kept only if every one is
+        finite: a diverging step raises `Diverged` and leaves the last finite state.
+        """
         state, adam = self.state, self.adam
         step = state.step
         lr_t = self.lr_at(step)
         beta1, beta2, eps_adam = adam.beta1, adam.beta2, adam.eps
-        m, v = state.m, state.v
-        for i, p in enumerate(self.model.params):
-            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-            v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
-            m_hat = m[i] / (1 - beta1 ** (step + 1))
-            v_hat = v[i] / (1 - beta2 ** (step + 1))
-            p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+        params = self.model.params
+        m, v, data = list(state.m), list(state.v), [p.data for p in params]
+        try:
+            for i, p in enumerate(params):
+                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+                v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
+                m_hat = m[i] / (1 - beta1 ** (step + 1))
+                v_hat = v[i] / (1 - beta2 ** (step + 1))
+                data[i] -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
+            finite = all(map(math.isfinite, data)) and all(map(math.isfinite, v + m))
+        except (OverflowError, ZeroDivisionError):
+            finite = False
+        if not finite:
+            self._discard_step()
+            raise Diverged(step + 1, "a weight or Adam moment would become inf or nan")
+        state.m[:], state.v[:] = m, v
+        for p, x in zip(params, data):
+            p.data = x
             p.grad = 0
         state.step = step + 1
         return StepResult(step + 1, loss.data, lr_t)
 
+    def _discard_step(self) -> None:
+        """Forget this step's gradients: the model stays that of the last completed step."""
+        for p in self.model.params:
+            p.grad = 0
 
-class _HeldCtrlC:
-    """Holds a Ctrl-C (SIGINT) back during a block; `deliver()` then raises it.
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a step's update holds back
+
+
+class HeldSignals:
+    """Holds Ctrl-C (SIGINT) and SIGTERM back during a block; `deliver()` then acts on one.
 
     Only the main thread receives signals, so elsewhere this does nothing.
     """
 
     def __init__(self) -> None:
-        self.frames: list[Any] = []  # one per SIGINT received in the block
-        self.previous: Any = None
-        self.installed = False
+        self.held: list[int] = []  # the signals received in the block, in order
+        self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _HeldCtrlC:
+    def __enter__(self) -> HeldSignals:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-            self.installed = True
+            for signum in HELD_SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._hold)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.installed:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def _hold(self, signum: int, frame: Any) -> None:
-        self.frames.append(frame)
+        self.held.append(signum)
 
     def deliver(self) -> None:
-        """Act on a held Ctrl-C as the handler it displaced would have (once)."""
-        if not self.frames:
+        """Act on the first held signal as the handler it displaced does (once).
+
+        The handlers are back in place, so the signal is simply raised again: Python's
+        default for SIGINT raises KeyboardInterrupt, the system's for SIGTERM ends the
+        process, and a handler the program installed runs.
+        """
+        if not self.held:
             return
-        frame, self.frames = self.frames[0], []
-        previous = self.previous
-        if previous is signal.default_int_handler or previous is None:
-            raise KeyboardInterrupt
-        if callable(previous):
-            previous(signal.SIGINT, frame)
+        signum, self.held = self.held[0], []
+        signal.raise_signal(signum)
 
 
 # --- sampling -----------------------------------------------------------------------------
@@ -278,136 +311,8 @@ def sample_names(
     return [sample(model, tokenizer, temperature) for _ in range(num)]
 
 
-# --- the checkpoint's "train" section -----------------------------------------------------
-
-
-def encode_random_state(state: tuple | None = None) -> dict[str, Any]:
-    """`random.getstate()` (the global stream's, by default) as a JSON object."""
-    version, internal, gauss_next = random.getstate() if state is None else state
-    return {"version": version, "internal": list(internal), "gauss_next": gauss_next}
-
-
-def decode_random_state(obj: Any) -> tuple:
-    """The inverse of encode_random_state, validated.
-
-    Raises InputError with a message about "its random state", for the caller to
-    say whose (see `read_train_section`).
-    """
-    if not isinstance(obj, dict) or set(obj) != {"version", "internal", "gauss_next"}:
-        raise InputError("its random state is not a {version, internal, gauss_next} object")
-    internal, gauss_next = obj["internal"], obj["gauss_next"]
-    ok = (
-        isinstance(internal, list)
-        and len(internal) == 625
-        and all(isinstance(x, int) and not isinstance(x, bool) for x in internal)
-        and all(0 <= x < 2**32 for x in internal[:624])
-        and 0 <= internal[624] <= 624
-        and (gauss_next is None or (isinstance(gauss_next, float) and math.isfinite(gauss_next)))
-    )
-    if not ok:
-        raise InputError("its random state is damaged")
-    state = (obj["version"], tuple(internal), gauss_next)
-    probe = random.Random()
-    try:
-        probe.setstate(state)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"its random state is unusable: {e}") from None
-    return state
-
-
-def docs_fingerprint(docs: Sequence[str]) -> str:
-    """A hash of a dataset that does not depend on the order of its documents."""
-    return hashlib.sha256("\n".join(sorted(docs)).encode("utf-8")).hexdigest()
-
-
 def shuffled(docs: Sequence[str], seed: int) -> list[str]:
     """The documents in the order microgpt trains on: `random.seed(seed); shuffle(docs)`."""
     docs = list(docs)
     random.Random(seed).shuffle(docs)
     return docs
-
-
-def train_section(
-    trainer: Trainer,
-    *,
-    seed: int | None,
-    data: str | None,
-    fingerprint: str,
-    num_docs: int,
-    random_state: tuple | None = None,
-    last_loss: float | None = None,
-) -> dict[str, Any]:
-    """What a checkpoint keeps of a run, so that training and sampling go on exactly.
-
-    `data` is the data file's name only (not its path), or None for the default
-    names dataset; `random_state` defaults to the global stream's current state.
-    """
-    state, adam = trainer.state, trainer.adam
-    return {
-        "step": state.step,
-        "num_steps": state.num_steps,
-        "seed": seed,
-        "data": data,
-        "num_docs": num_docs,
-        "docs_sha256": fingerprint,
-        "last_loss": last_loss,
-        "optimizer": {
-            "name": "adam",
-            "lr": adam.lr,
-            "beta1": adam.beta1,
-            "beta2": adam.beta2,
-            "eps": adam.eps,
-            "m": list(state.m),
-            "v": list(state.v),
-        },
-        "random_state": encode_random_state(random_state),
-    }
-
-
-def _finite_floats(obj: Any, n: int, what: str, *, non_negative: bool = False) -> list[float]:
-    if not isinstance(obj, list) or len(obj) != n:
-        raise InputError(f"its {what} should be a list of {n} numbers")
-    out = []
-    for x in obj:
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise InputError(f"its {what} holds {x!r}, not a finite number")
-        if non_negative and x < 0:
-            raise InputError(f"its {what} holds {x!r}, expected >= 0")
-        out.append(float(x))
-    return out
-
-
-def _count(obj: Any, what: str, *, positive: bool = False) -> int:
-    if isinstance(obj, bool) or not isinstance(obj, int) or obj < (1 if positive else 0):
-        kind = "a positive integer" if positive else "an integer >= 0"
-        raise InputError(f"its {what} is {obj!r}, expected {kind}")
-    return obj
-
-
-def read_train_section(train: Any, n_params: int) -> tuple[TrainState, Adam]:
-    """The TrainState and Adam settings saved in a checkpoint's "train" section.
-
-    Raises InputError with a message saying what is wrong with "it" (the section),
-    for the caller to prefix with the checkpoint's name.
-    """
-    if not isinstance(train, dict):
-        raise InputError("it is not an object")
-    for key in ("step", "num_steps", "optimizer"):
-        if key not in train:
-            raise InputError(f'it has no "{key}"')
-    step = _count(train["step"], "step")
-    num_steps = _count(train["num_steps"], "num_steps", positive=True)
-    if step > num_steps:
-        raise InputError(f"its step {step} is past its num_steps {num_steps}")
-    opt = train["optimizer"]
-    if not isinstance(opt, dict) or opt.get("name") != "adam":
-        raise InputError("its optimizer state is not Adam's")
-    hyper = {}
-    for key in ("lr", "beta1", "beta2", "eps"):
-        x = opt.get(key)
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise InputError(f"its Adam {key} is {x!r}, not a finite number")
-        hyper[key] = float(x)
-    m = _finite_floats(opt.get("m"), n_params, "Adam m")
-    v = _finite_floats(opt.get("v"), n_params, "Adam v", non_negative=True)
-    return TrainState(step, num_steps, m, v), Adam(**hyper)

@@ -17,6 +17,7 @@ from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import GPTConfig
 from engine.data import Tokenizer, load_docs, read_docs
 from engine.errors import InputError
+from engine.estimate import check_fits, model_size
 from engine.model import GPT
 
 DEFAULT_SEED = 42
@@ -64,6 +65,7 @@ def fresh(
     random.shuffle(docs)
     tokenizer = Tokenizer.from_docs(docs)
     config = config or GPTConfig()
+    check_fits(model_size(config, tokenizer.vocab_size), "this model's parameters")
     model = GPT.init(config, tokenizer.vocab_size)
     source = f"fresh model (seed {seed}, {data or 'names'})"
     return Workspace(model, tokenizer, source, docs=docs)

@@ -1,109 +1,111 @@
-"""The command palette (ctrl+p): the debugger's actions, and every scope and parameter by name.
+"""The command palette (ctrl+p): the debugger's keys by name, and every scope and parameter.
 
-Typing `focus head1` offers "Focus scope pos4.layer0.attn.head1" and its
-siblings, the quickest way to single-step backprop through one head; typing a
-parameter's name, e.g. `wte[4][0]`, goes to it.
+The keys come from their one definition (`microgpt_tui.keys`): each with a
+palette name is offered, with its key and tooltip as help. Typing `focus head1`
+offers "Focus scope pos4.layer0.attn.head1" and its siblings, the quickest way
+to single-step backprop through one head; typing a parameter's name, e.g.
+`wte[4][0]`, goes to it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from microgpt_tui.screens.find import all_scopes
-
-if TYPE_CHECKING:
-    from microgpt_tui.app import DebuggerApp
+from engine.controller import Controller
+from microgpt_tui.keys import APP_KEYS, DEBUGGER_KEYS, Key
 
 PARAMETER = re.compile(r"([\w.]+)\[(\d+)\]\[(\d+)\]")
 
+Command = tuple[str, Callable[[], object], str]  # (name, what it does, help)
 
-class DebuggerCommands(Provider):
-    """Actions, scopes (go to / focus) and parameters."""
+
+class PaletteHost(Protocol):
+    """What the palette needs of the screen it is opened from (the debugger screen)."""
+
+    controller: Controller
 
     @property
-    def debugger(self) -> DebuggerApp:
-        return self.app  # type: ignore[return-value]
+    def can_choose(self) -> bool: ...
+    def run_action(self, action: str) -> Awaitable[object]: ...
+    def inspect_node(self, node_id: int, *, recentre: bool = True) -> None: ...
+    def select_scope(self, path: str) -> None: ...
+    def set_focus_scope(self, path: str | None) -> None: ...
+    def clear_breakpoints(self) -> None: ...
+    def show_parameters(self, matrix: str) -> None: ...
 
-    def _actions(self) -> list[tuple[str, Callable[[], object], str]]:
-        app = self.debugger
-        actions: list[tuple[str, Callable[[], object], str]] = [
+
+def _help(key: Key) -> str:
+    return f"{key.tooltip} ({key.shown_key})"
+
+
+class DebuggerCommands(Provider):
+    """Keys by name, a few commands without a key, scopes (go to / focus) and parameters."""
+
+    @property
+    def host(self) -> PaletteHost:
+        return cast(PaletteHost, self.screen)
+
+    def _key_commands(self) -> list[Command]:
+        """The keys that have a palette name, that make sense now, in the keys' order."""
+        host = self.host
+        offered = {
+            "debugger.root_back": bool(host.controller.previous_sessions),
+            "debugger.choose": host.can_choose,  # a graph captured from a script is fixed
+        }
+        commands: list[Command] = []
+        for key in DEBUGGER_KEYS:
+            if key.command and offered.get(key.id or "", True):
+                commands.append((key.command, partial(host.run_action, key.action), _help(key)))
+        for key in APP_KEYS:
+            if key.command:
+                commands.append((key.command, partial(self.app.run_action, key.action), _help(key)))
+        return commands
+
+    def _actions(self) -> list[Command]:
+        host = self.host
+        session = host.controller.session
+        actions: list[Command] = [
             (
                 "Focus scope…",
-                app.action_pick_focus,
+                partial(host.run_action, "pick_focus"),
                 "Stop only inside one scope, e.g. an attention head",
-            ),
-            ("Go to node…", app.action_goto, "Inspect a node by its id"),
-            ("Find…", app.action_find, "Find a scope or a node by label"),
-            (
-                "Switch to the forward phase",
-                partial(app.action_phase, "forward"),
-                "Step through the forward pass (f)",
-            ),
-            (
-                "Switch to the backward phase",
-                partial(app.action_phase, "backward"),
-                "Step through backprop (b)",
             ),
             (
                 "Run to the end of the phase",
-                partial(app.action_move, "run_to_end"),
+                partial(host.run_action, "move('run_to_end')"),
                 "Ignores focus and breakpoints",
             ),
-            (
-                "Root here: backprop from the inspected node",
-                app.action_root_here,
-                "A session rooted at it, e.g. one position's loss (r; R goes back)",
-            ),
-            ("Export…", app.action_export, "Export the selected scope or node with Graphviz (e)"),
-            ("Help", app.action_help, "Keys, panels and journeys (?)"),
         ]
-        if app.previous_sessions:
-            actions.insert(
-                len(actions) - 2,
+        if session is not None and session.focus:
+            actions.append(
                 (
-                    "Back to the previous root",
-                    app.action_root_back,
-                    f"Before the last Root here (R): {len(app.previous_sessions)} to go back",
-                ),
+                    "Clear focus",
+                    partial(host.set_focus_scope, None),
+                    f"Stop everywhere again (now {session.focus})",
+                )
             )
-        if not app.captured:  # a graph captured from a script is fixed
-            actions[-2:-2] = [
-                ("Choose document…", partial(app.action_choose, "doc"), "Debug another document"),
+        if session is not None and session.breakpoints:
+            breakpoints = ", ".join(sorted(session.breakpoints))
+            actions.append(("Clear all breakpoints", host.clear_breakpoints, breakpoints))
+        if host.can_choose:
+            actions += [
                 (
                     "Choose position…",
-                    partial(app.action_choose, "pos"),
+                    partial(host.run_action, "choose('pos')"),
                     "Debug another position of this document",
                 ),
                 (
                     "Choose checkpoint…",
-                    partial(app.action_choose, "checkpoint"),
+                    partial(host.run_action, "choose('checkpoint')"),
                     "Load another model",
                 ),
             ]
-        session = app.session
-        if session is not None and session.focus:
-            actions.insert(
-                1,
-                (
-                    "Clear focus",
-                    partial(app.set_focus_scope, None),
-                    f"Stop everywhere again (now {session.focus})",
-                ),
-            )
-        if session is not None and session.breakpoints:
-            actions.append(
-                (
-                    "Clear all breakpoints",
-                    app.clear_breakpoints,
-                    ", ".join(sorted(session.breakpoints)),
-                )
-            )
-        return actions
+        return actions + self._key_commands()
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._actions():
@@ -111,17 +113,17 @@ class DebuggerCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        app = self.debugger
+        host = self.host
         for name, callback, help_text in self._actions():
             if (score := matcher.match(name)) > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
-        session = app.session
+        session = host.controller.session
         if session is None:
             return
-        for scope in all_scopes(session.scopes):
+        for scope in session.all_scopes():
             for verb, callback, help_text in (
-                ("Focus scope", partial(app.set_focus_scope, scope.path), "step only inside it"),
-                ("Go to scope", partial(app.select_scope, scope.path), "inspect its first node"),
+                ("Focus scope", partial(host.set_focus_scope, scope.path), "step only inside it"),
+                ("Go to scope", partial(host.select_scope, scope.path), "inspect its first node"),
             ):
                 text = f"{verb} {scope.path}"
                 if (score := matcher.match(text)) > 0:
@@ -131,26 +133,23 @@ class DebuggerCommands(Provider):
                         callback,
                         help=f"{scope.total:,} nodes: {help_text}",
                     )
-        model = session.model
-        names = list(getattr(model, "state_dict", {}) or {})
         wanted = PARAMETER.search(query)
         if wanted is not None:
             label = f"{wanted.group(1)}[{wanted.group(2)}][{wanted.group(3)}]"
-            node_id = app.parameter_id(label)
-            text = f"Go to parameter {label}"
-            if node_id is not None:
+            node = session.parameter(label)
+            if node is not None:
                 yield Hit(
                     1.0,
-                    text,
-                    partial(app.inspect_node, node_id),
+                    f"Go to parameter {label}",
+                    partial(host.inspect_node, node.id),
                     help="inspect it (its value and grad)",
                 )
-        for name in names:
+        for name in session.model.state_dict:
             text = f"Go to parameter matrix {name}"
             if (score := matcher.match(text)) > 0:
                 yield Hit(
                     score,
                     matcher.highlight(text),
-                    partial(app.show_parameters, name),
+                    partial(host.show_parameters, name),
                     help="inspect its first parameter in this graph",
                 )

@@ -6,7 +6,6 @@ numbers themselves are always the engine's own floats, never recomputed here.
 
 from __future__ import annotations
 
-from engine.session import BACKWARD, DebugSession
 from engine.value import Value
 
 PENDING = "·"  # a value the forward replay has not reached yet
@@ -25,17 +24,6 @@ def node_name(node: Value) -> str:
     elif node.label:
         parts.append(node.label)
     return " ".join(parts)
-
-
-def value_known(session: DebugSession, node: Value) -> bool:
-    """The forward replay reveals values one by one; in the backward phase all are known."""
-    return session.phase == BACKWARD or session.is_computed(node)
-
-
-def cursor_node(session: DebugSession) -> Value | None:
-    """The node the debugger is at: the one processed last, or the next one before any step."""
-    walk = session.walk
-    return walk.current if walk.current is not None else walk.next_node
 
 
 def scope_frames(scope: str) -> list[str]:

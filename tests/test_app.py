@@ -25,7 +25,7 @@ from engine.workspace import Workspace, open_workspace, to_checkpoint
 from microgpt_tui import cli
 from microgpt_tui.app import DebuggerApp
 from microgpt_tui.commands import DebuggerCommands
-from microgpt_tui.display import cursor_node, num
+from microgpt_tui.display import num
 from microgpt_tui.widgets import GraphView, Inspector, ScopeTree, StatusLine
 from microgpt_tui.widgets.graph_view import MAX_DEPTH
 from microgpt_tui.widgets.inspector import term_text
@@ -131,7 +131,7 @@ async def test_forward_stepping_reveals_nodes_in_creation_order(data: Path) -> N
         for k in range(1, 8):
             await press(pilot, "s")
             assert session.walk.position == k
-            assert cursor_node(session).id == k - 1  # the node just revealed
+            assert session.cursor_node().id == k - 1  # the node just revealed
             assert f"step {k} / " in status(app)
         # `o` leaves the parameters: the next node revealed is the first computed one
         await press(pilot, "o")

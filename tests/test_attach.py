@@ -30,7 +30,7 @@ from engine.capture import reroot
 from engine.errors import InputError
 from engine.stepper import BackwardPass
 from engine.value import topological_order
-from microgpt_tui.attach_command import parse_attach_args, run_attach
+from microgpt_tui.subcommands.attach import parse_attach_args, run_attach
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent / "attach_scripts"
@@ -419,7 +419,7 @@ def test_refuses_a_script_without_a_value_class(tmp_path, capsys) -> None:
 
 
 def test_faults_through_a_fresh_interpreter_have_no_traceback() -> None:
-    code = "import sys; from microgpt_tui.attach_command import run_attach; "
+    code = "import sys; from microgpt_tui.subcommands.attach import run_attach; "
     code += "sys.exit(run_attach(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", code, str(SCRIPTS / "fault_raises.py")],

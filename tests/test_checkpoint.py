@@ -81,7 +81,8 @@ def load_error(path: Path) -> str:
 )
 def test_round_trip_is_bit_exact(tmp_path: Path, config: GPTConfig) -> None:
     ckpt = make_checkpoint(config)
-    ckpt.train = {"step": 1000, "seed": 42, "m": [[0.5, -1e-9]], "data": "names.txt"}
+    # (a key "m" here was made up; the train section's unknown keys are refused now)
+    ckpt.train = {"step": 1000, "seed": 42, "last_loss": -1e-9, "data": "names.txt"}
     path = tmp_path / "model.json"
     save_checkpoint(path, ckpt)
     loaded = load_checkpoint(path)
@@ -388,3 +389,74 @@ def test_valid_fixture_loads(tmp_path: Path, valid_json: dict[str, Any]) -> None
     loaded = load_checkpoint(write_json(tmp_path / "c.json", valid_json))
     assert loaded.config == GPTConfig(n_layer=1, n_embd=4, n_head=2, block_size=3)
     assert loaded.train == {"step": 3}
+
+
+# --- the train section (issue 13 item 7) --------------------------------------------------
+
+
+def n_params(obj: dict[str, Any]) -> int:
+    return sum(len(row) for matrix in obj["state_dict"].values() for row in matrix)
+
+
+def with_adam(obj: dict[str, Any], **hyper: Any) -> dict[str, Any]:
+    """`obj` with a whole, valid Adam state in its train section, `hyper` overriding."""
+    n = n_params(obj)
+    optimizer = {"name": "adam", "lr": 0.01, "beta1": 0.85, "beta2": 0.99, "eps": 1e-8}
+    optimizer.update(m=[0.0] * n, v=[0.0] * n)
+    obj["train"] = {"step": 3, "num_steps": 10, "optimizer": {**optimizer, **hyper}}
+    return obj
+
+
+TRAIN_CASES = {
+    "beta2 1": ({"beta2": 1.0}, "beta2 is 1.0, expected a number in [0, 1)"),
+    "beta1 2": ({"beta1": 2.0}, "beta1 is 2.0, expected a number in [0, 1)"),
+    "beta1 negative": ({"beta1": -0.1}, "beta1 is -0.1, expected a number in [0, 1)"),
+    "eps 0": ({"eps": 0}, "eps is 0, expected a number > 0"),
+    "eps negative": ({"eps": -1e-8}, "eps is -1e-08, expected a number > 0"),
+    "lr negative": ({"lr": -1}, "lr is -1, expected a number > 0"),
+    "lr 0": ({"lr": 0.0}, "lr is 0.0, expected a number > 0"),
+    "lr nan": ({"lr": math.nan}, "lr is nan, not a finite number"),
+    "lr infinite": ({"lr": math.inf}, "lr is inf, not a finite number"),
+    "unknown Adam key": ({"amsgrad": True}, "optimizer has unexpected key(s) 'amsgrad'"),
+    "short moments": ({"m": [0.0]}, "Adam m should be a list of 236 numbers"),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAIN_CASES))
+def test_a_bad_adam_state_is_refused_on_load(tmp_path, valid_json, case) -> None:
+    hyper, expected = TRAIN_CASES[case]
+    path = write_json(tmp_path / "c.json", with_adam(valid_json, **hyper))
+    message = load_error(path)
+    assert message.startswith(f"{path} is not a valid checkpoint: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("extra", 1, "train section has unexpected key(s) 'extra'"),
+        ("step", -1, "its step is -1, expected an integer >= 0"),
+        ("step", 11, "its step 11 is past its num_steps 10"),
+        ("num_steps", 0, "its num_steps is 0, expected a positive integer"),
+        ("seed", "42", "its seed is '42', expected an integer"),
+        ("last_loss", math.nan, "its last_loss is nan, not a finite number"),
+        ("random_state", {"version": 3}, "its random state is not a"),
+    ],
+)
+def test_a_bad_train_section_is_refused_on_load(tmp_path, valid_json, key, value, expected):
+    obj = with_adam(valid_json)
+    obj["train"][key] = value
+    message = load_error(write_json(tmp_path / "c.json", obj))
+    assert expected in message
+
+
+def test_version_must_be_the_integer_1(tmp_path, valid_json) -> None:
+    valid_json["version"] = 1.0
+    assert "version 1.0 is not supported" in load_error(write_json(tmp_path / "c.json", valid_json))
+
+
+def test_a_whole_adam_state_and_the_shipped_model_load(tmp_path, valid_json) -> None:
+    from engine.workspace import default_model_path
+
+    assert load_checkpoint(write_json(tmp_path / "c.json", with_adam(valid_json))).train
+    assert load_checkpoint(default_model_path()).train["step"] == 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,8 +17,8 @@ import reference_microgpt as ref
 from engine import train as train_module
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.workspace import default_model_path
-from microgpt_tui import cli
 from microgpt_tui.cli import main
+from microgpt_tui.subcommands import progress
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = """emma olivia ava isabella sophia mia amelia harper evelyn abigail emily ella
@@ -176,7 +177,7 @@ def test_ctrl_c_after_a_step_saves_that_step(capsys, names_file, tmp_path, monke
         if result.step == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli._Progress, "update", update)
+    monkeypatch.setattr(progress.PlainProgress, "update", update)
     code, _, err = train(capsys, names_file, tmp_path / "c.json")
     assert code == 130
     assert load_checkpoint(tmp_path / "c.json").train["step"] == 3
@@ -188,7 +189,7 @@ def test_ctrl_c_before_any_step_saves_nothing(capsys, names_file, tmp_path, monk
     train(capsys, names_file, ckpt, steps=2)
     before = ckpt.read_bytes()
     interrupt_forward_pass(monkeypatch, 1)
-    code, _, err = train(capsys, names_file, ckpt)
+    code, _, err = train(capsys, names_file, ckpt, "--force")  # (--force: issue 13's refusal)
     assert code == 130
     assert "nothing saved" in err
     assert ckpt.read_bytes() == before
@@ -478,17 +479,31 @@ class FakeTerminal:
         pass
 
 
-def test_on_a_terminal_the_progress_bar_is_one_line(monkeypatch):
-    clock = iter(range(100))
-    monkeypatch.setattr(cli.time, "monotonic", lambda: float(next(clock)))
+def test_on_a_terminal_the_progress_bar_is_richs_and_ends_with_a_newline():
+    # (rewritten: the hand-written bar this tested became rich.progress)
     term = FakeTerminal()
-    bar = cli._Progress(term, 0, 3)
+    bar = progress.progress_for(term, 0, 3)
+    assert not isinstance(bar, progress.PlainProgress)
     for step in (1, 2, 3):
         bar.update(train_module.StepResult(step, 2.5, 0.01))
     bar.finish()
-    assert term.text.count("\r") == 3 and term.text.endswith("\n")
-    assert term.text.count("\n") == 1
-    assert "\rstep 3/3 | loss 2.5000 | " in term.text and "ETA 0:00" in term.text
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.text)  # without the terminal codes
+    assert shown.count("\n") == 1 and shown.endswith("\n")  # redrawn in place, then one newline
+    assert re.search(r"step 3/3 ━+ loss 2\.5000 [0-9.]+ steps/s ETA", shown)
+
+
+def test_without_a_terminal_progress_is_plain_lines(monkeypatch):
+    clock = iter(range(100))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
+    stream = FakeTerminal()
+    stream.isatty = lambda: False  # type: ignore[method-assign]
+    bar = progress.progress_for(stream, 0, 3)
+    for step in (1, 2, 3):
+        bar.update(train_module.StepResult(step, 2.5, 0.01))
+    bar.finish()
+    lines = stream.text.splitlines()
+    assert len(lines) == 3 and "\r" not in stream.text
+    assert lines[-1] == "step 3/3 | loss 2.5000 | 1.0 steps/s | ETA 0:00"
 
 
 def python(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -552,3 +567,418 @@ def test_a_real_ctrl_c_saves_an_intact_checkpoint(names_file, tmp_path):
     step = load_checkpoint(ckpt).train["step"]
     assert step == len(log.read_text().splitlines()) >= 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "log.jsonl", "names.txt"]
+
+
+# --- the command line's shape --------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"microgpt-tui {version('microgpt-tui')}\n"
+
+
+@pytest.mark.parametrize("command", ["debug", "train", "sample", "grads", "export", "attach"])
+def test_every_command_has_a_real_help(capsys, command):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: microgpt-tui {command} ")
+    assert "--help" in out
+
+
+def test_attach_help_is_argparses_and_names_every_option(capsys):
+    assert main(["attach", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--backward N", "--scope-vars MAP", "--grads", "--json", "SCRIPT [ARGS...]"):
+        assert option in out
+
+
+def test_attach_refuses_an_unknown_option_before_the_script_in_one_line(capsys):
+    code, out, err = run(capsys, "attach", "--bogus", "train.py")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "unknown option '--bogus' before SCRIPT" in err
+
+
+def test_the_grads_report_holds_grads_of_any_nesting():
+    from engine.report import grads_report, report_json
+
+    class P:
+        def __init__(self, grad):
+            self.grad = grad
+
+    params = {"w": [[P(1), P(2)], [P(3), P(-4.5)]], "b": [P(0.5), P(0)], "s": P(2)}
+    report = grads_report(1.25, "emma", None, 7, params)
+    assert list(report) == ["loss", "doc", "pos", "nodes", "grads"]
+    assert json.loads(report_json(report))["grads"] == {
+        "w": [[1.0, 2.0], [3.0, -4.5]],
+        "b": [0.5, 0.0],
+        "s": 2.0,
+    }
+
+
+def test_a_non_finite_grad_is_one_line_of_bad_input():
+    from engine.errors import InputError
+    from engine.report import report_json
+
+    with pytest.raises(InputError, match="not a finite number"):
+        report_json({"loss": float("nan"), "grads": {}})
+
+
+def test_the_grads_table_reads_vectors_and_matrices(capsys):
+    from microgpt_tui.subcommands.grads import print_grads_table
+
+    print_grads_table({"w": [[1.0, -2.0], [0.0, 0.5]], "b": [3.0, 0.0, 0.0]})
+    out = capsys.readouterr().out
+    assert "params  7, 4 with a nonzero gradient" in out
+    assert "   1  b[0]     +3.000000e+00" in out and "   2  w[0][1]" in out
+    assert "  w                      2x2" in out and "  b                        3" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--backward", "2", "s.py", "--steps", "5", "--scope-vars=h=hd", "-v"],
+        ["s.py", "a", "--grads", "--", "--backward", "9", "--"],
+        ["--json", "--", "-odd.py", "--help"],
+        ["s.py", "1", "--grads", "--json"],
+    ],
+)
+def test_attach_parses_the_same_through_the_command_line(argv):
+    from microgpt_tui import cli
+    from microgpt_tui.subcommands.attach import finish_parsing, parse_attach_args
+
+    routed = vars(finish_parsing(cli.parse_args(["attach", *argv])))
+    standalone = vars(parse_attach_args(argv))
+    assert {k: v for k, v in routed.items() if k not in ("version", "command", "run")} == standalone
+
+
+# --- reliability: the log, signals, overwriting, divergence (issue 13) ----------------------
+
+
+def steps_in(log: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in log.read_text().splitlines()]
+
+
+class FailingWrites:
+    """A file whose `after`-th write (and every later one) writes half its bytes, then fails."""
+
+    def __init__(self, file, after: int) -> None:
+        self._file, self._after, self.calls = file, after, 0
+
+    def write(self, data):
+        self.calls += 1
+        if self.calls >= self._after:
+            self._file.write(data[: len(data) // 2])
+            self._file.flush()
+            raise OSError(28, "No space left on device")
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def fail_log_writes(monkeypatch: pytest.MonkeyPatch, log: Path, after: int) -> None:
+    """Writes to `log` fail (disk full, half a line written) from the `after`-th on."""
+    import builtins
+
+    real_open = builtins.open
+
+    def fake_open(file, *args, **kwargs):
+        opened = real_open(file, *args, **kwargs)
+        if os.fspath(file) == os.fspath(log):
+            return FailingWrites(opened, after)
+        return opened
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+
+
+def test_a_log_that_fails_mid_run_costs_only_the_log(capsys, names_file, tmp_path, monkeypatch):
+    # GIVEN a log whose 4th line cannot be written (a full disk)
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    fail_log_writes(monkeypatch, log, after=4)
+    # WHEN training 12 steps
+    code, out, err = train(capsys, names_file, ckpt, "--log", log, "--samples", 2)
+    # THEN the run trains and saves to the end, warns once, and the log is whole lines
+    assert code == 0, err
+    assert load_checkpoint(ckpt).train["step"] == 12
+    assert len(out.splitlines()) == 2
+    warnings = [line for line in err.splitlines() if "log" in line and "warning" in line]
+    assert len(warnings) == 1 and "stops before step 4" in warnings[0], err
+    assert log.read_text().endswith("\n") and steps_in(log) == [1, 2, 3]
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_log_on_a_full_device_still_saves_the_checkpoint(capsys, names_file, tmp_path):
+    code, _, err = train(capsys, names_file, tmp_path / "c.json", "--log", "/dev/full", steps=3)
+    assert code == 0, err
+    assert load_checkpoint(tmp_path / "c.json").train["step"] == 3
+    assert err.count("warning") == 1 and "/dev/full" in err and "Traceback" not in err
+
+
+def test_resuming_drops_the_log_lines_the_checkpoint_never_saw(capsys, names_file, tmp_path):
+    # GIVEN a run killed (no chance to save) after its checkpoint at step 4: the log
+    # went on to step 7 and ends in half a line
+    whole, ckpt, log = tmp_path / "whole.json", tmp_path / "c.json", tmp_path / "log.jsonl"
+    train(capsys, names_file, whole, "--log", tmp_path / "whole.jsonl", steps=8)
+    train(capsys, names_file, ckpt, "--log", log, steps=8)
+    lines = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:7]) + lines[7][:10])
+    ckpt.write_text(json.dumps({**json.loads(ckpt.read_text()), **partial_run(tmp_path, 4)}))
+    # WHEN resuming it with the same log
+    code, _, err = run(capsys, "train", "--checkpoint", ckpt, "--data", names_file,
+                       "--out", ckpt, "--log", log)  # fmt: skip
+    # THEN the log is the uninterrupted run's, step for step
+    assert code == 0, err
+    assert log.read_text() == (tmp_path / "whole.jsonl").read_text()
+    assert "dropped 4 lines" in err  # steps 5, 6, 7 and the half line
+
+
+def partial_run(tmp_path: Path, steps: int) -> dict:
+    """The checkpoint fields of the same run stopped after `steps` of its 8 steps."""
+    names = tmp_path / "names.txt"
+    args = ["train", "--data", names, *TINY, "--steps", 8, "--out", tmp_path / "part.json"]
+    real = train_module.Trainer.run
+
+    def run_some(self, on_step=None, should_stop=None):
+        return real(self, on_step, should_stop=lambda: self.step >= steps)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(train_module.Trainer, "run", run_some)
+        assert main([str(a) for a in args]) == 0
+    data = json.loads((tmp_path / "part.json").read_text())
+    (tmp_path / "part.json").unlink()
+    return {"state_dict": data["state_dict"], "train": data["train"]}
+
+
+def test_a_fresh_run_refuses_to_replace_a_checkpoint(capsys, names_file, tmp_path):
+    # GIVEN a 4-step checkpoint
+    ckpt = tmp_path / "c.json"
+    train(capsys, names_file, ckpt, steps=4)
+    before = ckpt.read_bytes()
+    # WHEN a fresh run is given the same --out
+    code, out, err = train(capsys, names_file, ckpt, steps=2)
+    # THEN it refuses in one line, before training, and the checkpoint is intact
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--force" in err and f"--checkpoint {ckpt}" in err
+    assert ckpt.read_bytes() == before
+    # AND --force replaces it
+    code, _, _ = train(capsys, names_file, ckpt, "--force", steps=2)
+    assert code == 0 and load_checkpoint(ckpt).train["step"] == 2
+
+
+def test_resuming_from_another_checkpoint_refuses_to_replace_one(capsys, names_file, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    train(capsys, names_file, a, steps=2)
+    train(capsys, names_file, b, steps=2)
+    before = b.read_bytes()
+    code, _, err = run(capsys, "train", "--checkpoint", a, "--steps", 4, "--out", b)
+    assert code == 2 and "--force" in err and b.read_bytes() == before
+
+
+def nan_loss_at(monkeypatch: pytest.MonkeyPatch, at_call: int) -> None:
+    real, calls = train_module.document_loss, []
+
+    def document_loss(model, tokens):
+        calls.append(1)
+        loss = real(model, tokens)
+        if len(calls) == at_call:
+            loss.data = float("nan")
+        return loss
+
+    monkeypatch.setattr(train_module, "document_loss", document_loss)
+
+
+def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_last_finite_step(
+    capsys, names_file, tmp_path, monkeypatch
+):
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    nan_loss_at(monkeypatch, 5)
+    code, out, err = train(capsys, names_file, ckpt, "--log", log)
+    assert code == 2 and out == ""
+    ours = [line for line in err.splitlines() if line.startswith("microgpt-tui: ")]
+    assert ours == [err.splitlines()[-1]] and "Traceback" not in err
+    assert "diverged at step 5: the loss is nan; saved step 4/12 (the last finite)" in ours[0]
+    assert load_checkpoint(ckpt).train["step"] == 4 and steps_in(log) == [1, 2, 3, 4]
+
+
+def test_a_run_diverging_at_its_first_step_saves_nothing(capsys, names_file, tmp_path, monkeypatch):
+    ckpt = tmp_path / "c.json"
+    nan_loss_at(monkeypatch, 1)
+    code, _, err = train(capsys, names_file, ckpt)
+    assert code == 2 and "diverged at step 1" in err and "nothing saved" in err
+    assert not ckpt.exists()
+
+
+def start_training(argv: list, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "microgpt_tui", *map(str, argv)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"}, **kw,
+    )  # fmt: skip
+
+
+def wait_for_lines(log: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.05)
+
+
+def test_sigterm_saves_the_last_completed_step_like_ctrl_c(names_file, tmp_path):
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    ckpt, log = tmp_path / "c.json", tmp_path / "log.jsonl"
+    argv = ["train", "--data", names_file, *TINY, "--steps", 100000, "--log", log, "--out", ckpt]
+    proc = start_training(argv)
+    try:
+        wait_for_lines(log, 3)
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "terminated: saved step" in err
+    assert load_checkpoint(ckpt).train["step"] == len(steps_in(log)) >= 3
+
+
+# --- Ctrl-C at any moment of a command's start (issue 13 item 13) ---------------------------
+
+OURS = (str(REPO / "microgpt_tui"), str(REPO / "engine"))
+
+CTRL_C_WHILE_IMPORTING = """
+import importlib.abc, sys
+
+# the module during whose loading Ctrl-C is pressed; "wrapped:" as Python 3.11 wraps
+# one that lands in a class's creation (in a dataclass field's __set_name__)
+WRAPPED, _, INTERRUPTED = sys.argv[1].rpartition(":")
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == INTERRUPTED and WRAPPED:
+            raise RuntimeError("Error calling __set_name__") from KeyboardInterrupt()
+        if name == INTERRUPTED:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv[:2] = ["microgpt-tui"]
+import runpy
+runpy.run_module("microgpt_tui", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "argparse",
+        "microgpt_tui.subcommands.options",
+        "microgpt_tui.cli",
+        "engine.train",
+        "wrapped:engine.train",
+        "wrapped:microgpt_tui.subcommands.options",
+    ],
+)
+def test_ctrl_c_while_a_module_loads_is_quiet(module):
+    # (argparse and options load with microgpt_tui.cli; engine.train with `sample`)
+    done = python("-c", CTRL_C_WHILE_IMPORTING, module, "sample", "--num", "1")
+    assert (done.returncode, done.stdout) == (130, ""), done.stderr
+    assert done.stderr == "microgpt-tui: interrupted\n"
+
+
+# What the `microgpt-tui` console script that pip writes does.
+CONSOLE_SCRIPT = "import sys; from microgpt_tui.cli import main; sys.exit(main())"
+
+
+def test_a_runtime_error_that_is_not_a_ctrl_c_stays_an_internal_error():
+    from microgpt_tui.subcommands.outcome import report_errors
+
+    def fails() -> int:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        report_errors(fails)
+
+
+def our_frames(stderr: str) -> list[str]:
+    """The traceback lines of `stderr` that are in this project's code."""
+    return [line for line in stderr.splitlines() if line.strip().startswith("File") and
+            any(folder in line for folder in OURS)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_random_moments_of_the_start_prints_no_traceback_of_ours():
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    import random
+
+    rng = random.Random(13)
+    interrupted = 0
+    for _ in range(40):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CONSOLE_SCRIPT, "sample", "--num", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"},
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.0, 0.25))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        # Before our code runs, the interpreter's own start may print its traceback
+        # (any Python program's does); from our first line on, none.
+        assert our_frames(err) == [], err
+        if "microgpt-tui: interrupted" in err:
+            assert proc.returncode == 130 and err == "microgpt-tui: interrupted\n", err
+            interrupted += 1
+        else:
+            assert proc.returncode in (0, 1, -signal.SIGINT), err
+    assert interrupted >= 10  # most moments fall in the command, not in Python's own start
+
+
+# --- streaming samples, and the debugger without a terminal (issue 13 item 16) ---------------
+
+
+def test_samples_stream_and_a_closed_pipe_ends_quietly():
+    # GIVEN `sample --num 3000 | head -1`
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CONSOLE_SCRIPT, "sample", "--num", "3000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MICROGPT_TUI_OFFLINE": "1"},
+    )  # fmt: skip
+    try:
+        # THEN the first sample arrives while the rest are still being drawn
+        assert proc.stdout.readline() == f"sample  1: {MICROGPT_SAMPLES[0]}\n"
+        assert proc.poll() is None
+        # AND closing the pipe ends the command at once, with no complaint
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr.read() == ""
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["debug", "--doc", "emma"], "`grads` prints the gradients without one"),
+        ([], "`grads` prints the gradients without one"),
+        (["attach", str(REPO / "tests" / "attach_scripts" / "microgpt_relu.py"), "1"], "--grads"),
+    ],
+)
+def test_the_debugger_without_a_terminal_exits_2_with_a_hint(argv, hint):
+    env = {**os.environ, "MICROGPT_TUI_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONSOLE_SCRIPT, *argv],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("microgpt-tui: the debugger needs a terminal, but stdin and stdout")
+    assert hint in last and "Traceback" not in done.stderr

@@ -269,3 +269,14 @@ def test_a_real_process_refuses_in_one_line(names, tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "no scope 'nope'" in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e300", "0", "-1", "3601", "soon"])
+def test_a_timeout_must_be_finite_positive_and_sane(capsys, names, tmp_path, timeout):
+    # (issue 13 item 9: nan, inf and 1e300 used to reach dot and end in a traceback)
+    argv = export_args(names, "--overview", "--timeout", timeout, "-o", str(tmp_path / "x.svg"))
+    code, stdout, stderr = run(capsys, argv)
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"--timeout must be more than 0 and at most 3600 seconds, got '{timeout}'" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["names.txt"]

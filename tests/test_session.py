@@ -206,3 +206,72 @@ def test_two_sessions_of_one_model_do_not_disturb_each_other() -> None:
     assert [n.grad for n in first.nodes] == grads
     assert all(p.grad == 0 for p in model.params)
     assert first.model is not second.model
+
+
+# -- what the panels ask ----------------------------------------------------------------------
+
+
+def test_moves_by_name_report_what_moved() -> None:
+    s = session(config=SMALL)
+    assert s.cursor_node() is s.nodes[0] and s.where() == "params"  # before any step: the next
+    step = s.move("step")
+    assert (step.name, step.phase, step.nodes, step.moved) == ("step", FORWARD, 1, True)
+    assert s.cursor_node() is s.nodes[0]
+    out = s.move("step_out")  # the rest of the parameters, and the first node after them
+    params = s.find_scope("params").total
+    assert out.nodes == params and s.walk.position == params + 1
+    assert s.cursor_node() is s.nodes[params] and s.where() != "params"
+    back = s.move("back")  # undoes the whole step out
+    assert back.nodes == out.nodes and s.walk.position == 1
+    switched = s.move(BACKWARD)
+    assert switched.is_phase_switch and switched.moved and s.phase == BACKWARD
+    assert not s.move(BACKWARD).moved  # already there
+    assert s.move("run_to_end").nodes == len(s.nodes)
+    at_end = s.move("cont")
+    assert not at_end.moved and at_end.phase == BACKWARD
+    assert s.move("back").nodes == len(s.nodes) and not s.move("back").moved
+    with pytest.raises(ValueError):
+        s.move("sideways")
+
+
+def test_where_skips_parameters_in_the_backward_order() -> None:
+    s = session(config=SMALL)
+    s.set_phase(BACKWARD)
+    while s.walk.next_node is None or s.walk.next_node.op != "param":
+        s.move("step")
+    scope = s.where()
+    s.move("step")  # onto a parameter: still in the scope it was in
+    assert s.cursor_node().op == "param" and s.where() == scope != "params"
+
+
+def test_value_known_contains_and_parameter() -> None:
+    s = session(config=SMALL, pos=1)
+    late = s.nodes[-2]
+    assert not s.value_known(late)
+    s.set_phase(BACKWARD)
+    assert s.value_known(late)
+    assert all(s.contains(n) for n in s.nodes)
+    unused = next(p for row in s.model.state_dict["wte"] for p in row if not s.contains(p))
+    assert s.parameter(unused.label) is None  # in the model, but not in this graph
+    used = s.nodes[0]
+    assert s.parameter(used.label) is used and s.parameter("nothing[0][0]") is None
+    twin = session(config=SMALL, pos=1)  # the same ids, other Values
+    assert not s.contains(twin.nodes[5]) and twin.contains(twin.nodes[5])
+
+
+def test_find_call_chain_and_position_text() -> None:
+    s = session(config=SMALL)
+    # (earlier positions feed position 4's loss keys and values only: no heads of theirs)
+    assert [x.path for x in s.find_scopes("HEAD1")] == [
+        "pos4.layer0.attn.head1",
+        "pos4.layer0.attn.head1.softmax",
+    ]
+    assert s.all_scopes()[0].path == "params"
+    found = s.find_labels("probs")
+    assert found and all("probs" in s.node(i).label for i in found)
+    assert s.find_labels("#12") == [12] and s.find_labels(f"#{len(s.nodes)}") == []
+    assert s.call_chain(s.nodes[-1]) == ""  # the built-in model keeps no call chains
+    assert s.script is None
+    assert s.position_text(4) == ("a", "<BOS>") and s.position_text(5) is None
+    assert s.source_site(s.nodes[0]) is None  # a parameter: no line made it
+    assert s.source_site(s.root).function == "position_loss"

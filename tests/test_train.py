@@ -17,15 +17,17 @@ from engine.errors import InputError
 from engine.model import GPT
 from engine.train import (
     ADAM,
+    HeldSignals,
     Trainer,
-    _HeldCtrlC,
     check_temperature,
-    decode_random_state,
-    encode_random_state,
-    read_train_section,
     sample,
     sample_names,
     shuffled,
+)
+from engine.train_section import (
+    decode_random_state,
+    encode_random_state,
+    read_train_section,
     train_section,
 )
 from engine.workspace import Workspace, fresh, from_checkpoint, to_checkpoint
@@ -93,6 +95,7 @@ def start(
 # --- microgpt, exactly ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("config", "seed", "steps"), [(TINY, 42, 30), (TWO_LAYERS, 7, 8)])
 def test_losses_weights_and_samples_equal_the_reference(names_file, config, seed, steps):
     # GIVEN the same seed, data and config as a plain microgpt run
@@ -111,6 +114,7 @@ def test_losses_weights_and_samples_equal_the_reference(names_file, config, seed
     assert all(p.grad == 0 for p in ws.model.params)
 
 
+@pytest.mark.slow
 def test_default_config_first_steps_equal_the_reference(names_file):
     ws, trainer = start(names_file, GPTConfig(), 42, 3)
     results = trainer.run()
@@ -311,7 +315,7 @@ def test_ctrl_c_during_the_update_is_held_back_until_it_is_done():
     if os.name != "posix":
         pytest.skip("needs POSIX signals")
     done = []
-    with _HeldCtrlC() as held:
+    with HeldSignals() as held:
         os.kill(os.getpid(), signal.SIGINT)
         done.append("the rest of the update")
     assert done == ["the rest of the update"]
@@ -327,14 +331,14 @@ def test_ctrl_c_held_back_in_an_update_is_raised_after_that_steps_report(names_f
     # GIVEN a Ctrl-C that arrives while step 2 updates the parameters
     ws, trainer = start(names_file, TINY, 5, 10)
 
-    class CtrlCInUpdate(_HeldCtrlC):
+    class CtrlCInUpdate(HeldSignals):
         def __enter__(self):
             held = super().__enter__()
             if trainer.step == 1:
                 os.kill(os.getpid(), signal.SIGINT)
             return held
 
-    monkeypatch.setattr(train_module, "_HeldCtrlC", CtrlCInUpdate)
+    monkeypatch.setattr(train_module, "HeldSignals", CtrlCInUpdate)
     reported = []
     # WHEN training
     with pytest.raises(KeyboardInterrupt):
@@ -366,3 +370,55 @@ def test_the_default_model_is_microgpts_own_final_model():
     assert f"{train['last_loss']:.4f}" == "2.6497"
     model = GPT.from_floats(ckpt.config, ckpt.state_dict)
     assert len(model.params) == 4192
+
+
+# --- divergence and SIGTERM (issue 13) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("grad", [float("inf"), 1e200])
+def test_a_step_that_would_make_a_weight_non_finite_is_not_taken(names_file, monkeypatch, grad):
+    # GIVEN a run whose 3rd backward pass leaves one gradient at inf (or one whose
+    # square overflows)
+    ws, trainer = start(names_file, TINY, 5, 10)
+    real, calls = train_module.document_loss, []
+
+    def document_loss(model, tokens):
+        calls.append(1)
+        loss = real(model, tokens)
+        if len(calls) != 3:
+            return loss
+
+        class Loss:  # the loss, whose backward pass leaves one odd gradient
+            data = loss.data
+
+            def backward(self):
+                loss.backward()
+                model.params[7].grad = grad
+
+        return Loss()
+
+    monkeypatch.setattr(train_module, "document_loss", document_loss)
+    with pytest.raises(train_module.Diverged, match="diverged at step 3") as raised:
+        trainer.run()
+    # THEN the model, the moments and the step are those of step 2, with no grads left
+    assert raised.value.step == 3 and trainer.step == 2
+    ws_ref, ref_trainer = start(names_file, TINY, 5, 10)
+    ref_trainer.run(should_stop=_stop_after(2))
+    assert ws.model.to_floats() == ws_ref.model.to_floats()
+    assert trainer.state.m == ref_trainer.state.m and trainer.state.v == ref_trainer.state.v
+    assert all(p.grad == 0 for p in ws.model.params)
+
+
+def test_sigterm_during_the_update_is_held_back_too():
+    if os.name != "posix":
+        pytest.skip("needs POSIX signals")
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with HeldSignals() as held:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert received == []  # held
+        held.deliver()
+        assert received == [signal.SIGTERM]  # delivered to the handler it displaced
+    finally:
+        signal.signal(signal.SIGTERM, previous)

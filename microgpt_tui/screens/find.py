@@ -1,7 +1,8 @@
 """Find a scope or a node by label: type, then pick a result.
 
-Scopes come from the scope tree (small); labels are searched over every node in
-a worker, so typing stays smooth on a million-node graph.
+The session finds (`find_scopes`, `find_labels`); labels are searched over every
+node, so the search runs in a worker and typing stays smooth on a million-node
+graph.
 """
 
 from __future__ import annotations
@@ -16,50 +17,12 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from engine.find import FIND_LIMIT as MAX_RESULTS
 from engine.graph import ScopeNode
 from engine.session import DebugSession
 from microgpt_tui.screens.modal import Modal
 
-MAX_RESULTS = 200
-
 Found = tuple[str, str]  # ("scope", path) or ("node", "123")
-
-
-def all_scopes(root: ScopeNode) -> list[ScopeNode]:
-    """Every scope below the root, depth first in the order the computation enters them."""
-    out: list[ScopeNode] = []
-    stack = list(reversed(root.children.values()))
-    while stack:
-        scope = stack.pop()
-        out.append(scope)
-        stack.extend(reversed(scope.children.values()))
-    return out
-
-
-def find_scopes(session: DebugSession, text: str, limit: int = MAX_RESULTS) -> list[ScopeNode]:
-    """Scopes whose path contains `text` (case-insensitive), in creation order."""
-    needle = text.lower()
-    return [s for s in all_scopes(session.scopes) if needle in s.path.lower()][:limit]
-
-
-def find_labels(
-    session: DebugSession, text: str, limit: int = MAX_RESULTS, cancelled=lambda: False
-) -> list[int]:
-    """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12)."""
-    text = text.strip()
-    if text.startswith("#") and text[1:].isdigit():
-        node_id = int(text[1:])
-        return [node_id] if node_id < len(session.nodes) else []
-    found = []
-    for i, node in enumerate(session.nodes):
-        label = node.label
-        if label is not None and text in label:
-            found.append(node.id)
-            if len(found) >= limit:
-                break
-        if i % 65536 == 0 and cancelled():
-            break
-    return found
 
 
 class FindScreen(Modal[Found | None]):
@@ -151,10 +114,10 @@ class FindScreen(Modal[Found | None]):
         """Search in a thread; the results go back to the screen on the UI thread."""
         worker = get_current_worker()
         text = text.strip()
-        scopes = find_scopes(self.session, text) if (text or self.scopes_only) else []
+        scopes = self.session.find_scopes(text) if (text or self.scopes_only) else []
         nodes: list[int] = []
         if text and not self.scopes_only:
-            nodes = find_labels(self.session, text, cancelled=lambda: worker.is_cancelled)
+            nodes = self.session.find_labels(text, cancelled=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_results, text, scopes, nodes)
 
@@ -173,7 +136,7 @@ class FindScreen(Modal[Found | None]):
             )
             options.append(Option(prompt, id=f"scope:{scope.path}"))
         for node_id in nodes:
-            node = self.session.nodes[node_id]
+            node = self.session.node(node_id)
             prompt = Content.assemble(
                 ("node  ", "$text-muted"),
                 (f"#{node.id} ", "bold"),

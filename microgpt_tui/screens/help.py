@@ -1,4 +1,7 @@
-"""The help screen: the keys, what a step means in each phase, and the main journeys."""
+"""The help screen: the keys, what a step means in each phase, and the main journeys.
+
+The key lists are rendered from the keys' one definition (`microgpt_tui.keys`).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
+from microgpt_tui.keys import SECTIONS, Key, keys_in
 from microgpt_tui.screens.modal import Modal
 
-HELP = """\
+_TEXT = """\
 # microgpt-tui: a debugger for one token of microgpt
 
 Every scalar microgpt computes is a **node**. The **forward** phase replays them
@@ -32,28 +36,8 @@ The backward order interleaves many scopes, so **focus** the head:
 5. `p` undoes a step, `F` clears the focus, `c` runs to the end: every grad
    then equals `loss.backward()`'s.
 
-## Stepping (scopes play the part of functions)
-
-- `s` **step**: exactly one node
-- `n` **next**: step over inner scopes (an inner scope counts as one step)
-- `o` **out**: run to the end of the current scope
-- `c` **continue**: run to the next breakpoint, or the end of the phase
-- `p` **back**: undo the last move, whatever its size, exactly
-- `f` / `b` the **forward** / **backward** phase
-- `F` **focus**: stop only inside the selected scope (else the current one); again to clear
-- `B` **breakpoint** on the selected scope (else the current one)
-
-## Looking around
-
-- `g` go to a node by id: inspect it, the cursor stays (`esc` comes back)
-- `/` find a scope (`head1`, `mlp`) or a label (`probs`, `wte[4]`) or `#id`
-- `d` debug another document, position (or `all`) or checkpoint
-- `r` **root here**: backprop from the inspected node (e.g. one position's
-  loss) in a new session; `R` goes back to the previous root
-- `e` export the selected scope or node with Graphviz
-- `1` `2` `3` the debugger, parameters and attention tabs
-- `ctrl+p` the command palette: every scope, phase, document, theme…
-- `?` this help, `q` quit
+{keys}
+- `ctrl+p` the command palette: every key by name, every scope, phase, document, theme…
 
 Mouse: click a graph row to inspect it (▸ to expand, double-click to centre
 on it); click a call-stack frame or a scope to select it.
@@ -73,6 +57,23 @@ on it); click a call-stack frame or a scope to select it.
 Values the forward replay has not reached show as `·`; grads show in the
 backward phase, dimmed with `…` until every consumer has passed its share.
 """
+
+
+def key_line(key: Key) -> str:
+    """`- `s` **Step** — process exactly one node`."""
+    tooltip = key.tooltip[:1].lower() + key.tooltip[1:]
+    return f"- `{key.shown_key}` **{key.description}** — {tooltip}"
+
+
+def keys_markdown() -> str:
+    """Each help section's keys, as markdown lists."""
+    return "\n\n".join(
+        f"## {section}\n\n" + "\n".join(key_line(key) for key in keys_in(section))
+        for section in SECTIONS
+    )
+
+
+HELP = _TEXT.replace("{keys}", keys_markdown())
 
 
 class HelpScreen(Modal[None]):

@@ -114,12 +114,13 @@ class AttentionView(LineView, can_focus=True):
         session = self.session
         if session is None:
             return ""
-        if getattr(session.model, "config", None) is None:
+        if session.model.config is None:
+            what = "a captured script" if session.script is not None else "this graph"
             return (
-                "no attention view for a captured script (it needs the built-in model's "
+                f"no attention view for {what} (it needs the built-in model's "
                 "layout) · / head1 then F steps through one head"
             )
-        if not session.tokens or session.tokenizer is None:
+        if not session.has_document:
             return "no attention view: this graph has no document"
         return ""
 
@@ -206,7 +207,7 @@ class AttentionView(LineView, can_focus=True):
             segments.append(Segment(note, self._component("attention--pending")))
         elif session.phase == "forward":
             weights = [w for layer in self.weights for head in layer for w in head]
-            done = sum(session.forward.revealed(w) for w in weights)
+            done = sum(session.is_computed(w) for w in weights)
             note = f"  forward: {done}/{len(weights)} weights computed"
             segments.append(Segment(note, self._component("attention--label")))
         return Strip(segments)
@@ -240,7 +241,7 @@ class AttentionView(LineView, can_focus=True):
         plain = self.base_style
         for head in self.weights[line.layer]:
             node = head[t] if t < len(head) else None
-            if node is None or (forward and not session.forward.revealed(node)):
+            if node is None or (forward and not session.is_computed(node)):
                 segments.append(Segment(f"{'·':>{WEIGHT_WIDTH - 1}} ", pending_style))
                 segments.append(Segment("┄" * bar_width, pending_style))
             else:

@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from engine.session import BACKWARD, DebugSession
 from engine.value import Value
-from microgpt_tui.display import PENDING, num, value_known
+from microgpt_tui.display import PENDING, num
 from microgpt_tui.messages import NodeSelected
 
 MAX_DEPTH = 24  # rows nested deeper than this do not expand: centre on them instead
@@ -195,17 +195,17 @@ class GraphView(ScrollView, can_focus=True):
             return False
         if row.depth == 0:
             return False  # the centre row's neighbours are always shown
-        node = self.session.nodes[row.node_id]
+        node = self.session.node(row.node_id)
         if row.direction == INPUTS:
             return bool(node._children)
-        return self.session.consumers.count(row.node_id) > 0
+        return self.session.consumer_count(node) > 0
 
     def expand(self, index: int) -> None:
         row = self.rows[index]
         if row.expanded or not self._expandable(row):
             return
         assert self.session is not None
-        node = self.session.nodes[row.node_id]
+        node = self.session.node(row.node_id)
         row.expanded = True
         self.rows[index + 1 : index + 1] = self._children(node, row.direction, row.depth + 1)
         self._update_size()
@@ -347,7 +347,7 @@ class GraphView(ScrollView, can_focus=True):
             return [Segment(" " + indent + "  " + row.text, base + style("graph-view--dim"))]
         session = self.session
         assert session is not None
-        node = session.nodes[row.node_id]
+        node = session.node(row.node_id)
         if row.depth == 0:
             arrow = "●"
         elif not self._expandable(row):
@@ -372,7 +372,7 @@ class GraphView(ScrollView, can_focus=True):
         pad = max(1, 38 - used)  # values line up whatever the depth
         segments.append(Segment(" " * pad, base))
         dim = base + style("graph-view--dim")
-        if value_known(session, node):
+        if session.value_known(node):
             segments.append(Segment(f"{'= ' + num(node.data):<13}", base))
         else:
             segments.append(Segment(f"{'= ' + PENDING:<13}", dim))
@@ -388,7 +388,7 @@ class GraphView(ScrollView, can_focus=True):
                 segments.append(Segment(f"{text:<16}", grad_style if final else dim))
         if row.local_grad is not None:
             segments.append(Segment(f"∂ {num(row.local_grad)}  ", dim))
-        centre_scope = session.nodes[self.centre_id].scope if self.centre_id >= 0 else ""
+        centre_scope = session.node(self.centre_id).scope if self.centre_id >= 0 else ""
         if node.scope != centre_scope:
             segments.append(Segment(node.scope, dim))
         return segments

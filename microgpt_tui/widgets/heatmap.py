@@ -116,8 +116,7 @@ class GradHeatmap(LineView, can_focus=False):
         self.session = session
         self.matrix_name = name
         self.matrix = session.model.state_dict[name]
-        nodes = session.nodes
-        self._used = [[in_graph(p, nodes) for p in row] for row in self.matrix]
+        self._used = [[session.contains(p) for p in row] for row in self.matrix]
         self.marker = None
         self.refresh_state()
         self.scroll_to(0, 0, animate=False)
@@ -317,16 +316,6 @@ class GradHeatmap(LineView, can_focus=False):
         cell = None if offset is None else self.cell_at(offset.x, offset.y)
         if cell is not None and self.matrix_name is not None:
             self.post_message(self.CellClicked(self, self.matrix_name, *cell))
-
-
-def in_graph(param: Value, nodes: list[Value]) -> bool:
-    """Is this parameter a node of the session's graph?
-
-    Parameters the loss does not use are not in it, and a parameter's `id` may be
-    left over from an earlier capture, so the id alone proves nothing.
-    """
-    node_id = getattr(param, "id", None)
-    return isinstance(node_id, int) and 0 <= node_id < len(nodes) and nodes[node_id] is param
 
 
 def _contrast(color: Color) -> RichColor:

@@ -19,9 +19,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.session import BACKWARD, DebugSession
+from engine.session import BACKWARD, DebugSession, Term
 from engine.value import Value
-from microgpt_tui.display import PENDING, node_name, num, value_known
+from microgpt_tui.display import PENDING, node_name, num
 
 MAX_TERMS = 500  # chain-rule terms listed; a node with more says how many are left out
 
@@ -44,27 +44,32 @@ def _grad_style(x: float) -> str:
     return "negative" if x < 0 else "positive"
 
 
-def call_chain(session: DebugSession, node: Value) -> str:
-    """The script's functions on the stack when `node` was made (`gpt › softmax`), if known.
-
-    Only a graph captured from the user's own script keeps them ("" otherwise, and
-    for a node made at the script's top level).
-    """
-    chains = session.capture.chains
-    if not chains or not 0 <= node.id < len(chains) or session.nodes[node.id] is not node:
-        return ""
-    return chains[node.id]
-
-
 def describe(session: DebugSession, node: Value, *, just_processed: bool) -> list[Line]:
     """The inspector's lines for `node` (`just_processed`: the backward step just ran it)."""
-    lines: list[Line] = []
-    add = lines.append
+    lines = _where_made(session, node)
+    backward = session.phase == BACKWARD
+    terms = session.terms(node) if backward else []
+    lines += _value_and_grad(session, node, terms)
+    lines += _inputs(session, node)
+    if backward:
+        lines += _received(session, node, terms)
+        if just_processed and node._children:
+            lines += _passed_on(node)
+    else:
+        n = session.consumer_count(node)
+        if n:
+            lines.append(
+                [("used by", "title"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")]
+            )
+    return lines
 
-    add([_key("scope"), (node.scope, "")])
-    site = session.trace.site_of(node)
+
+def _where_made(session: DebugSession, node: Value) -> list[Line]:
+    """Its scope, the line that made it, and (a script's graph) the functions calling it."""
+    lines: list[Line] = [[_key("scope"), (node.scope, "")]]
+    site = session.source_site(node)
     if site is not None:
-        add(
+        lines.append(
             [
                 _key("source"),
                 (f"{site.filename.rsplit('/', 1)[-1]}:{site.lineno}", ""),
@@ -72,81 +77,83 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
             ]
         )
     elif node.op == "param":
-        made = "the script's" if getattr(session.capture, "script", "") else "GPT.init"
-        add([_key("source"), (f"a parameter ({made})", "muted")])
-    chain = call_chain(session, node)
+        made = "the script's" if session.script is not None else "GPT.init"
+        lines.append([_key("source"), (f"a parameter ({made})", "muted")])
+    chain = session.call_chain(node)
     if chain:
-        add([_key("calls"), (chain, ""), ("  (the script's functions, outermost first)", "muted")])
+        calls = "  (the script's functions, outermost first)"
+        lines.append([_key("calls"), (chain, ""), (calls, "muted")])
+    return lines
 
-    backward = session.phase == BACKWARD
-    if value_known(session, node):
-        add([_key("value"), (repr(float(node.data)), "bold")])
-    else:
-        add([_key("value"), (f"{PENDING} pending: not computed yet", "muted")])
 
-    terms = session.terms(node) if backward else []
-    if not backward:
-        add([_key("grad"), ("shown in the backward phase (b)", "muted")])
+def _value_and_grad(session: DebugSession, node: Value, terms: list[Term]) -> list[Line]:
+    """Its value (or pending), and in the backward phase its grad, final or partial."""
+    if session.value_known(node):
+        value: Line = [_key("value"), (repr(float(node.data)), "bold")]
     else:
-        n_consumers = len({c.id for c in session.consumers_of(node)})
-        if node is session.root:
-            state = "final (the loss: d loss/d loss)"
-        elif session.has_final_grad(node):
-            state = f"final ({n_consumers} of {n_consumers} consumers)"
-        else:
-            received = len({t.consumer.id for t in terms})
-            state = f"partial ({received} of {n_consumers} consumers)"
-        add(
+        value = [_key("value"), (f"{PENDING} pending: not computed yet", "muted")]
+    if session.phase != BACKWARD:
+        return [value, [_key("grad"), ("shown in the backward phase (b)", "muted")]]
+    n_consumers = len({c.id for c in session.consumers_of(node)})
+    if node is session.root:
+        state = "final (the loss: d loss/d loss)"
+    elif session.has_final_grad(node):
+        state = f"final ({n_consumers} of {n_consumers} consumers)"
+    else:
+        received = len({t.consumer.id for t in terms})
+        state = f"partial ({received} of {n_consumers} consumers)"
+    grad = [_key("grad"), (repr(float(node.grad)), _grad_style(node.grad)), (f"  {state}", "muted")]
+    return [value, grad]
+
+
+def _inputs(session: DebugSession, node: Value) -> list[Line]:
+    """Each input with its value and local gradient (or: a constant)."""
+    if not node._children:
+        if node.op == "const":
+            return [[_key(""), ("a constant, wrapped as a leaf Value", "muted")]]
+        return []
+    lines: list[Line] = [[("inputs", "title"), ("  ∂this/∂input", "muted")]]
+    for child, local in zip(node._children, node._local_grads):
+        shown = num(child.data) if session.value_known(child) else PENDING
+        lines.append(
             [
-                _key("grad"),
-                (repr(float(node.grad)), _grad_style(node.grad)),
-                (f"  {state}", "muted"),
+                (f"  {node_name(child):<26}", ""),
+                (f" = {shown:<10}", ""),
+                (f" ∂ {num(local)}", "accent"),
             ]
         )
+    return lines
 
-    if node._children:
-        add([("inputs", "title"), ("  ∂this/∂input", "muted")])
-        for child, local in zip(node._children, node._local_grads):
-            shown = num(child.data) if value_known(session, child) else PENDING
-            add(
-                [
-                    (f"  {node_name(child):<26}", ""),
-                    (f" = {shown:<10}", ""),
-                    (f" ∂ {num(local)}", "accent"),
-                ]
-            )
-    elif node.op == "const":
-        add([_key(""), ("a constant, wrapped as a leaf Value", "muted")])
 
-    if backward:
-        if node is session.root:
-            add([("received", "title"), ("  nothing: backward() starts here", "muted")])
-        elif not terms:
-            add([("received", "title"), ("  nothing yet from its consumers", "muted")])
-        else:
-            add([("received", "title"), ("  ∂consumer/∂this × consumer grad", "muted")])
-            for term in terms[:MAX_TERMS]:
-                add(
-                    [
-                        ("  " + term_text(term.local_grad, term.consumer_grad, term.value), ""),
-                        (f"  (from #{term.consumer.id} {term.consumer.op})", "muted"),
-                    ]
-                )
-            if len(terms) > MAX_TERMS:
-                add([(f"  … and {len(terms) - MAX_TERMS} more", "muted")])
-        if just_processed and node._children:
-            add([("passed on", "title"), ("  by this step to its inputs", "muted")])
-            for child, local in zip(node._children, node._local_grads):
-                add(
-                    [
-                        (f"  #{child.id}." + term_text(local, node.grad, local * node.grad), ""),
-                        (f"  → {num(child.grad)}", _grad_style(child.grad)),
-                    ]
-                )
-    else:
-        n = session.consumers.count(node.id)
-        if n:
-            add([("used by", "title"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")])
+def _received(session: DebugSession, node: Value, terms: list[Term]) -> list[Line]:
+    """The chain-rule terms its grad has received so far, oldest first."""
+    if node is session.root:
+        return [[("received", "title"), ("  nothing: backward() starts here", "muted")]]
+    if not terms:
+        return [[("received", "title"), ("  nothing yet from its consumers", "muted")]]
+    lines: list[Line] = [[("received", "title"), ("  ∂consumer/∂this × consumer grad", "muted")]]
+    for term in terms[:MAX_TERMS]:
+        lines.append(
+            [
+                ("  " + term_text(term.local_grad, term.consumer_grad, term.value), ""),
+                (f"  (from #{term.consumer.id} {term.consumer.op})", "muted"),
+            ]
+        )
+    if len(terms) > MAX_TERMS:
+        lines.append([(f"  … and {len(terms) - MAX_TERMS} more", "muted")])
+    return lines
+
+
+def _passed_on(node: Value) -> list[Line]:
+    """What the backward step that just ran `node` added to each input's grad."""
+    lines: list[Line] = [[("passed on", "title"), ("  by this step to its inputs", "muted")]]
+    for child, local in zip(node._children, node._local_grads):
+        lines.append(
+            [
+                (f"  #{child.id}." + term_text(local, node.grad, local * node.grad), ""),
+                (f"  → {num(child.grad)}", _grad_style(child.grad)),
+            ]
+        )
     return lines
 
 

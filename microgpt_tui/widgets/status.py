@@ -10,18 +10,17 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.session import BACKWARD, DebugSession
-from microgpt_tui.display import cursor_node, node_name, num
+from microgpt_tui.display import node_name, num
 
 
 def document_line(session: DebugSession, source: str) -> Content:
     """Document, position with its input → target characters, loss, and the model."""
     parts: list = [(session.doc or "(no document)", "bold")]
     if session.pos is not None:
-        try:
-            current, target = session.token_text(session.pos)
-            chars = f": {current!r} → {target!r}".replace("'<BOS>'", "<BOS>")
-        except Exception:  # a graph captured elsewhere may have no tokenizer
-            chars = ""
+        text = session.position_text(session.pos)  # (a script's graph may have no document)
+        chars = ""
+        if text is not None:
+            chars = f": {text[0]!r} → {text[1]!r}".replace("'<BOS>'", "<BOS>")
         parts += [" · position ", (str(session.pos), "bold"), chars]
     else:
         parts += [" · ", ("every position", "bold"), " (the document's mean loss)"]
@@ -40,7 +39,7 @@ def stepping_line(session: DebugSession, inspected: int | None, note: str = "") 
     )
     parts: list = [(f" {session.phase.upper()} ", phase_style)]
     parts += [" step ", (f"{walk.position:,}", "bold"), f" / {len(walk):,}"]
-    node = cursor_node(session)
+    node = session.cursor_node()
     if walk.done:
         parts += [(" · end of the phase", "$text-warning")]
     if walk.current is None and node is not None:

@@ -1,7 +1,9 @@
 """`microgpt-tui export`: write part of one document's graph as SVG, PNG, PDF or DOT.
 
 The graph is the document loss's (or, with `--pos`, one position's loss), after a
-full backward pass, so every node shows its final value and grad. No Textual here.
+full backward pass, so every node shows its final value and grad; `--frames` draws
+the backward pass instead, one picture per vector step. The engine's refusals
+carry their data; here their advice is worded in this command's flags. No Textual.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ import argparse
 
 from engine.errors import InputError
 from engine.export import (
+    DEFAULT_MAX_NODES,
+    DEFAULT_TIMEOUT,
+    FORMATS,
+    LEVELS,
+    THEMES,
     DotTimedOut,
     Selection,
     TooManyNodes,
@@ -20,6 +27,55 @@ from engine.export import (
 )
 from engine.session import DebugSession
 from engine.workspace import open_workspace
+from microgpt_tui.subcommands.options import (
+    add_doc_options,
+    add_model_options,
+    model_options,
+    non_negative_int,
+    positive_int,
+    seconds_up_to,
+)
+
+DEFAULT_DEPTH = 2  # levels of inputs around --node
+MAX_TIMEOUT = 3600.0  # seconds: dot lays out 3,000 nodes in ~30 s; an hour is ample
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("export", description=__doc__.splitlines()[0])
+    add_model_options(p)
+    add_doc_options(p)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--scope", metavar="PATH", help="a scope, e.g. pos3.layer0.attn.head1")
+    what.add_argument("--node", type=non_negative_int, metavar="ID", help="a node and its inputs")
+    what.add_argument("--overview", action="store_true", help="one token's forward pass")
+    p.add_argument(
+        "--depth",
+        type=non_negative_int,
+        default=DEFAULT_DEPTH,
+        help=f"levels around --node ({DEFAULT_DEPTH})",
+    )
+    p.add_argument("--consumers", action="store_true", help="with --node: follow consumers")
+    p.add_argument("--level", choices=LEVELS, help="vectors or scalars (vector; --node: scalar)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", metavar="FILE", help=f"FILE.{{{','.join(FORMATS)}}}")
+    out.add_argument("--frames", metavar="DIR", help="a picture per vector step of backward")
+    p.add_argument("--format", choices=FORMATS, help="(default: the output's extension)")
+    p.add_argument("--dpi", type=positive_int, help="PNG resolution")
+    p.add_argument("--theme", choices=THEMES, default=THEMES[0])
+    p.add_argument("--title", help="a title above the graph")
+    p.add_argument(
+        "--max-nodes",
+        type=positive_int,
+        default=DEFAULT_MAX_NODES,
+        help=f"refuse more ({DEFAULT_MAX_NODES})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds_up_to(MAX_TIMEOUT, "--timeout"),
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds for dot ({DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})",
+    )
+    p.set_defaults(run=run)
 
 
 def selection_from_args(args: argparse.Namespace) -> Selection:
@@ -41,8 +97,8 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
     return Selection.of_scope(args.scope, level=level)
 
 
-def run_export(args: argparse.Namespace) -> int:
-    """Export the selection; print the path written and what it holds."""
+def run(args: argparse.Namespace) -> int:
+    """Export the selection (or its frames); print what was written."""
     try:
         return _export(args)
     except (TooManyNodes, UnknownFormat, DotTimedOut) as e:
@@ -60,8 +116,6 @@ def flag_hint(error: TooManyNodes | UnknownFormat | DotTimedOut) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from microgpt_tui.cli import model_options
-
     # Cheap checks first, before the model is loaded and the graph traced.
     if args.frames is not None:
         fmt = resolve_format(args.frames, args.format or "png")
@@ -69,8 +123,6 @@ def _export(args: argparse.Namespace) -> int:
         fmt = resolve_format(args.output, args.format)
     if args.dpi is not None and fmt != "png":
         raise InputError(f"--dpi applies to PNG output only, not {fmt.upper()}")
-    if args.timeout <= 0:
-        raise InputError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
     selection = selection_from_args(args)
 
     ws = open_workspace(**model_options(args))
@@ -78,20 +130,7 @@ def _export(args: argparse.Namespace) -> int:
         ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
     )
     if args.frames is not None:
-        written = export_frames(
-            session,
-            selection,
-            args.frames,
-            fmt,
-            dpi=args.dpi,
-            max_nodes=args.max_nodes,
-            timeout=args.timeout,
-            theme=args.theme,
-            title=args.title,
-        )
-        names = f"{written[0].name} to {written[-1].name}"
-        print(f"wrote {len(written)} frames to {args.frames} ({fmt.upper()}: {names})")
-        return 0
+        return _write_frames(args, session, selection, fmt)
     session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them
     done = export(
         session,
@@ -106,4 +145,23 @@ def _export(args: argparse.Namespace) -> int:
         title=args.title,
     )
     print(f"wrote {done.path} ({done.format.upper()}, {done.summary()})")
+    return 0
+
+
+def _write_frames(
+    args: argparse.Namespace, session: DebugSession, selection: Selection, fmt: str
+) -> int:
+    written = export_frames(
+        session,
+        selection,
+        args.frames,
+        fmt,
+        dpi=args.dpi,
+        max_nodes=args.max_nodes,
+        timeout=args.timeout,
+        theme=args.theme,
+        title=args.title,
+    )
+    names = f"{written[0].name} to {written[-1].name}"
+    print(f"wrote {len(written)} frames to {args.frames} ({fmt.upper()}: {names})")
     return 0

@@ -1,0 +1,233 @@
+"""The debugger's state between two keypresses, without a screen.
+
+A `Controller` holds the session being debugged and what the user has picked in
+it: the node *inspected* away from the cursor (None: the panels follow the
+cursor), the *selected* scope (what focus and breakpoints act on; None: the
+scope the walk is in), and the sessions a Root here replaced, so that
+`root_back` returns to each as it was left, its moves still undoable.
+
+Moves are queued and applied in order by one runner in the background (a `c`
+to the end of a million-node backward pass takes a while), so a screen stays
+live and never shows a half-done move. The owner says how to start a job in the
+background (`start`, a plain thread by default) and hears from the runner,
+on the runner's thread, that the queue ran dry (`on_idle`); it hands that
+report back to `finished` on its own thread, where the queue's bookkeeping
+lives (so it needs no lock: the runner only pops what the owner pushed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.errors import InputError
+from engine.graph import ScopeNode
+from engine.session import BACKWARD, MOVES, PHASES, DebugSession, MoveResult
+from engine.value import Value
+
+Job = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class MovesDone:
+    """The runner emptied the queue: what each queued move did, on which session."""
+
+    session: DebugSession
+    results: list[MoveResult]
+
+
+def start_thread(job: Job) -> None:
+    """Run `job` in a new daemon thread (the default way to run the queue)."""
+    threading.Thread(target=job, name="moves", daemon=True).start()
+
+
+class Controller:
+    """One debugger's session, selection, focus, breakpoints, move queue and root stack."""
+
+    def __init__(
+        self, on_idle: Callable[[MovesDone], None], *, start: Callable[[Job], object] = start_thread
+    ) -> None:
+        """`on_idle(done)` is called on the runner's thread; pass `done` to `finished`."""
+        self.session: DebugSession | None = None
+        self.inspected: int | None = None  # a node inspected away from the cursor
+        self.selected_scope: str | None = None  # what focus and breakpoints act on
+        self.previous_sessions: list[DebugSession] = []  # what Root here replaced, latest last
+        self._on_idle = on_idle
+        self._start = start
+        self._pending: deque[str] = deque()  # queued moves, for the runner
+        self._moving = False  # a runner is on it (set and cleared on the owner's thread)
+
+    @property
+    def moving(self) -> bool:
+        """Is a runner applying queued moves (or has it yet to report)?"""
+        return self._moving
+
+    def _current(self) -> DebugSession:
+        if self.session is None:
+            raise RuntimeError("no session to debug yet")
+        return self.session
+
+    # -- sessions --------------------------------------------------------------------
+
+    def install(self, session: DebugSession) -> None:
+        """Debug another trace: the roots of the old one go with it."""
+        self.previous_sessions.clear()
+        self._switch(session)
+
+    def _switch(self, session: DebugSession) -> None:
+        self.session = session
+        self._pending = deque()  # a runner busy with the old session keeps its own queue
+        self.inspected = None
+        self.selected_scope = None
+
+    # -- moves -----------------------------------------------------------------------
+
+    def queue(self, name: str) -> None:
+        """Queue a move (one of MOVES) or a phase switch; the runner starts if it is idle."""
+        if name not in MOVES and name not in PHASES:
+            raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
+        self._current()
+        self._pending.append(name)
+        if not self._moving:
+            self._run()
+
+    def _run(self) -> None:
+        self._moving = True
+        session, pending = self._current(), self._pending
+        self._start(lambda: self._apply(session, pending))
+
+    def _apply(self, session: DebugSession, pending: deque[str]) -> None:
+        """On the runner's thread: apply queued moves in order, then report once."""
+        results: list[MoveResult] = []
+        try:
+            while pending:
+                try:
+                    name = pending.popleft()
+                except IndexError:  # (the deque emptied between the test and the pop)
+                    break
+                results.append(session.move(name))
+        finally:  # even if a move fails: the owner must hear that the runner stopped
+            self._on_idle(MovesDone(session, results))
+
+    def finished(self, done: MovesDone) -> list[MoveResult] | None:
+        """The runner's report, back on the owner's thread.
+
+        Starts the runner again if moves were queued after it had looked. Returns
+        what the moves did if they were this session's (None for a session since
+        replaced); if any moved, the panels follow the cursor again (nothing is
+        inspected or selected).
+        """
+        self._moving = False
+        if self._pending and self.session is not None:
+            self._run()
+        if done.session is not self.session:
+            return None
+        if any(result.moved for result in done.results):
+            self.follow()
+        return done.results
+
+    # -- selection -------------------------------------------------------------------
+
+    def inspect(self, node_id: int) -> bool:
+        """Inspect a node without moving the cursor; False if there is no such node."""
+        if self.session is None or not self.session.has_node(node_id):
+            return False
+        self.inspected = node_id
+        return True
+
+    def follow(self) -> None:
+        """Back to the cursor: nothing inspected or selected, the panels follow the walk."""
+        self.inspected = None
+        self.selected_scope = None
+
+    def select_scope(self, path: str) -> ScopeNode:
+        """Select a scope (focus and breakpoints act on it) and inspect its first node."""
+        scope = self._current().find_scope(path)
+        if scope is None:
+            raise InputError(f"no scope {path!r} in this graph")
+        self.selected_scope = path
+        self.inspected = scope.first_id
+        return scope
+
+    def inspected_node(self) -> Value | None:
+        """The node the panels show: the inspected one, else the cursor's."""
+        session = self.session
+        if session is None:
+            return None
+        if self.inspected is not None:
+            return session.node(self.inspected)
+        return session.cursor_node()
+
+    def target_scope(self) -> str | None:
+        """What focus and breakpoints act on: the selected scope, else where the walk is."""
+        if self.selected_scope is not None:
+            return self.selected_scope
+        return self._current().where() or None
+
+    # -- focus and breakpoints -------------------------------------------------------
+
+    def set_focus(self, path: str | None) -> None:
+        """Stop only inside `path` (None: everywhere); InputError for a scope not in the graph."""
+        self._current().set_focus(path)
+        self.selected_scope = None
+
+    def toggle_focus(self) -> str | None:
+        """Clear the focus if it is set and no other scope is selected; else focus the target.
+
+        Returns the focus now (None: cleared).
+        """
+        session = self._current()
+        if session.focus and self.selected_scope in (None, session.focus):
+            self.set_focus(None)
+        else:
+            self.set_focus(self.target_scope())
+        return session.focus
+
+    def toggle_breakpoint(self) -> tuple[str, bool] | None:
+        """Set or clear a breakpoint on the target scope: (the scope, now set?); None if none."""
+        scope = self.target_scope()
+        if not scope:
+            return None
+        return scope, self._current().toggle_breakpoint(scope)
+
+    def clear_breakpoints(self) -> None:
+        session = self._current()
+        for scope in list(session.breakpoints):
+            session.toggle_breakpoint(scope)
+
+    # -- backprop from here ----------------------------------------------------------
+
+    def root_here(self, node: Value | None = None) -> DebugSession:
+        """Backprop from `node` (default: the inspected one): a session rooted there.
+
+        The new session holds copies of `node` and what it depends on, starts in
+        the backward phase, and its full backward pass equals `node.backward()`'s;
+        the current one is kept as it stands for `root_back`. Not while a move
+        runs (RuntimeError), nor from the root itself (ValueError).
+        """
+        session = self._current()
+        if self._moving:
+            raise RuntimeError("a move is still running")
+        node = node if node is not None else self.inspected_node()
+        if node is None or node is session.root:
+            raise ValueError("that node is already the root")
+        new = session.rerooted(node)
+        new.set_phase(BACKWARD)
+        self.previous_sessions.append(session)
+        self._switch(new)
+        return new
+
+    def root_back(self) -> DebugSession | None:
+        """Back to the session the last Root here replaced, as it was left (None: there is none).
+
+        Not while a move runs (RuntimeError).
+        """
+        if not self.previous_sessions:
+            return None
+        if self._moving:
+            raise RuntimeError("a move is still running")
+        session = self.previous_sessions.pop()
+        self._switch(session)
+        return session

@@ -1,0 +1,73 @@
+"""backward()'s final gradients for every node of a capture, computed on the side.
+
+The debugger's stepper owns the nodes' own `grad` slots (mid-walk they hold partial
+sums), so questions about the *final* gradient (where it came from, which paths
+carry it, is it the slope) are answered from an array instead. It is filled by the
+same float operations in the same order as `backward()` (`child.grad += local_grad
+* node.grad`, over `capture.order`), so `grads[node] == node.grad` after a full
+backward, bit for bit, while the nodes themselves are left untouched.
+"""
+
+from __future__ import annotations
+
+from engine.capture import Capture
+from engine.graph import Consumers
+from engine.session import Term
+from engine.value import Value
+
+
+def is_node_of(capture: Capture, node: Value) -> bool:
+    """Is `node` one of `capture`'s nodes? (Not: a Value made outside any trace, which
+    has no id; a node of another capture; a parameter this loss never used.)"""
+    nodes = capture.nodes
+    node_id = getattr(node, "id", -1)  # the slot is unset on a Value no trace recorded
+    return 0 <= node_id < len(nodes) and nodes[node_id] is node
+
+
+class FinalGrads:
+    """Every node's grad as `backward()` leaves it, and the terms that summed to it."""
+
+    def __init__(self, capture: Capture, consumers: Consumers | None = None) -> None:
+        self.capture = capture
+        self.consumers = Consumers(capture.nodes) if consumers is None else consumers
+        nodes, order = capture.nodes, capture.order
+        grads: list = [0] * len(nodes)  # microgpt's grads start as the int 0
+        grads[capture.root.id] = 1
+        for v in order:
+            g = grads[v.id]
+            for child, local_grad in zip(v._children, v._local_grads):
+                grads[child.id] += local_grad * g
+        self.values = grads  # by node id
+        self.rank = [0] * len(nodes)  # by node id: its index in the backward order
+        for i, v in enumerate(order):
+            self.rank[v.id] = i
+
+    def __getitem__(self, node: Value) -> float:
+        return self.values[node.id]
+
+    @property
+    def root(self) -> Value:
+        return self.capture.root
+
+    def consumers_of(self, node: Value) -> list[Value]:
+        """The distinct nodes that take `node` as an input, in the backward order."""
+        nodes = self.capture.nodes
+        found = [nodes[i] for i in dict.fromkeys(self.consumers.of(node.id))]
+        found.sort(key=lambda c: self.rank[c.id])
+        return found
+
+    def terms(self, node: Value) -> list[Term]:
+        """The chain-rule terms `backward()` adds into `node.grad`, in the order it adds them.
+
+        One per use of `node` as an input (`x * x` gives two), each `local_grad ×
+        consumer_grad` with the consumer's final grad: the very floats `backward()`
+        multiplies, so adding the terms up from 0 in this order gives `self[node]`.
+        """
+        grads = self.values
+        out = []
+        for consumer in self.consumers_of(node):
+            g = grads[consumer.id]
+            for child, local_grad in zip(consumer._children, consumer._local_grads):
+                if child is node:
+                    out.append(Term(consumer, local_grad, g, local_grad * g))
+        return out

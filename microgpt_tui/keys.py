@@ -1,0 +1,101 @@
+"""The debugger's keys, defined once: the footer, the command palette and the help screen read them.
+
+Each `Key` is a Textual `Binding` (key, action, the footer's short description,
+the tooltip, an id for keymaps) with two more things the UI says about it: its
+name in the command palette (`command`; "" keeps it out) and the help screen's
+section it is listed in. The README's key table is checked against this list
+(tests/test_app_keys.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+STEPPING, LOOKING = "Stepping (scopes play the part of functions)", "Looking around"
+SECTIONS = (STEPPING, LOOKING)
+
+
+@dataclass(frozen=True)
+class Key(Binding):
+    """A binding, its command-palette name and its help section."""
+
+    command: str = ""
+    """What the command palette calls it ("": not in the palette)."""
+    section: str = ""
+    """The help screen's section that lists it ("": not listed)."""
+
+    @property
+    def shown_key(self) -> str:
+        """The key as the help and the README write it: `?`, `/`, `esc`, `F`."""
+        return self.key_display or {"escape": "esc"}.get(self.key, self.key)
+
+
+DEBUGGER_KEYS: list[Key] = [
+    Key("s", "move('step')", "Step", tooltip="Process exactly one node",
+        id="debugger.step", section=STEPPING),
+    Key("n", "move('step_over')", "Next",
+        tooltip="Step over inner scopes (an inner scope counts as one step)",
+        id="debugger.next", section=STEPPING),
+    Key("o", "move('step_out')", "Out", tooltip="Run to the end of the current scope",
+        id="debugger.out", section=STEPPING),
+    Key("c", "move('cont')", "Cont", tooltip="Run to the next breakpoint or the end of the phase",
+        id="debugger.continue", section=STEPPING),
+    Key("p", "move('back')", "Back", tooltip="Undo the last move exactly, whatever its size",
+        id="debugger.back", section=STEPPING),
+    Key("F", "focus_scope", "Focus",
+        tooltip="Stop only inside the selected scope (else the current one); again to clear",
+        id="debugger.focus", section=STEPPING),
+    Key("B", "breakpoint", "Break",
+        tooltip="Toggle a breakpoint on the selected scope (else the current one)",
+        id="debugger.breakpoint", section=STEPPING),
+    Key("f", "phase('forward')", "Fwd",
+        tooltip="The forward phase: each step reveals the next node's value",
+        id="debugger.forward", command="Switch to the forward phase", section=STEPPING),
+    Key("b", "phase('backward')", "Bwd",
+        tooltip="The backward phase: each step passes one node's grad to its inputs",
+        id="debugger.backward", command="Switch to the backward phase", section=STEPPING),
+    Key("g", "goto", "Go to", tooltip="Inspect a node by id; the cursor stays (esc comes back)",
+        id="debugger.goto", command="Go to node…", section=LOOKING),
+    Key("slash", "find", "Find", key_display="/",
+        tooltip="Find a scope (head1, mlp), a label (probs, wte[4]) or #id",
+        id="debugger.find", command="Find…", section=LOOKING),
+    Key("d", "choose('doc')", "Doc",
+        tooltip="Debug another document, position (or all) or checkpoint",
+        id="debugger.choose", command="Choose document…", section=LOOKING),
+    Key("e", "export", "Export", tooltip="Export the selected scope or node with Graphviz",
+        id="debugger.export", command="Export…", section=LOOKING),
+    Key("r", "root_here", "Root here", show=False,
+        tooltip="Backprop from the inspected node (e.g. one position's loss): "
+        "a new session rooted there",
+        id="debugger.root_here", command="Root here: backprop from the inspected node",
+        section=LOOKING),
+    Key("R", "root_back", "Previous root", show=False,
+        tooltip="Back to the session before the last Root here",
+        id="debugger.root_back", command="Back to the previous root", section=LOOKING),
+    Key("escape", "follow", "Follow cursor", show=False,
+        tooltip="Back to the cursor: the panels follow the current node again",
+        id="debugger.follow", section=LOOKING),
+    Key("1", "tab('debugger')", "Debugger", show=False, tooltip="The debugger tab",
+        id="debugger.tab.debugger", section=LOOKING),
+    Key("2", "tab('parameters')", "Parameters", show=False,
+        tooltip="The parameters tab: every parameter's value and grad, a heatmap",
+        id="debugger.tab.parameters", section=LOOKING),
+    Key("3", "tab('attention')", "Attention", show=False,
+        tooltip="The attention tab: each head's weights over the positions",
+        id="debugger.tab.attention", section=LOOKING),
+]  # fmt: skip
+"""The debugger screen's keys, in the footer's order."""
+
+APP_KEYS: list[Key] = [
+    Key("question_mark", "help", "Help", key_display="?", tooltip="Keys, panels and journeys",
+        id="debugger.help", command="Help", section=LOOKING),
+    Key("q", "quit", "Quit", tooltip="Leave microgpt-tui", id="debugger.quit", section=LOOKING),
+]  # fmt: skip
+"""The app's own keys, whatever screen is up (help and quit)."""
+
+
+def keys_in(section: str) -> list[Key]:
+    """The keys the help screen lists under `section`, in the footer's order."""
+    return [key for key in DEBUGGER_KEYS + APP_KEYS if key.section == section]
