@@ -189,3 +189,28 @@ def test_undo_at_vector_level_restores_the_exact_state(actions):
         assert walk.back()
         assert state(session) == history.pop()
     assert state(session) == state(small_session())
+
+
+def test_a_scripts_recorded_backward_steps_op_by_op_too():
+    """attach replays the script's own backward() (a ReplayWalk): vector stops are its states."""
+    from pathlib import Path
+
+    from engine.attach import attach_script
+    from engine.replay import ReplayWalk
+
+    script = str(Path(__file__).resolve().parent / "attach_scripts" / "microgpt_relu.py")
+    # two captures: each session's walk moves its own nodes' grads
+    session, twin = (attach_script(script, ["1"]).session() for _ in range(2))
+    assert isinstance(session.backward, ReplayWalk)
+    assert session.nodes[0] is not twin.nodes[0]
+    walk = VectorWalk(session.backward, vector_graph(session.capture))
+    stops = 0
+    while walk.step() and walk.completed_op is not None:
+        stops += 1
+        while twin.backward.position < session.backward.position:
+            twin.backward.step()
+        assert [n.grad for n in twin.nodes] == [n.grad for n in session.nodes]
+    assert stops == len(walk.graph.ops)
+    while walk.back():
+        pass
+    assert session.backward.position == 0

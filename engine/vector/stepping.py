@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.graph import in_scope
+from engine.replay import ReplayWalk
 from engine.stepper import BackwardPass, Walk
 from engine.vector.graph import VectorGraph, VectorOp
 
@@ -30,7 +31,7 @@ DONE, RUNNING, PENDING = "done", "running", "pending"
 
 
 class VectorWalk:
-    """Moves `walk` (a ForwardReplay or a BackwardPass over `graph`'s nodes) op by op."""
+    """Moves `walk` (a ForwardReplay, BackwardPass or ReplayWalk over `graph`'s nodes) op by op."""
 
     def __init__(self, walk: Walk, graph: VectorGraph) -> None:
         self.walk = walk
@@ -40,17 +41,19 @@ class VectorWalk:
         self._completed: dict[int, VectorOp] = {}  # k -> the op completed there
         self.first: list[int] = []  # by op number: the index of its first node in walk order
         self.last: list[int] = []  # ... and of its last
-        index = walk.index_of if isinstance(walk, BackwardPass) else None
+        # where each node is in the walk's order: creation order (the forward replay),
+        # or the backward's (a BackwardPass, or a script's recorded backward replayed)
+        index = walk.index_of if isinstance(walk, (BackwardPass, ReplayWalk)) else None
         for op in graph.ops:
-            if index is None:  # the forward replay walks in creation order
+            if index is None:
                 first, last = op.start, op.stop - 1
             else:
-                span = index[op.start : op.stop]
-                first, last = min(span), max(span)
+                first, last = _span(index[op.start : op.stop])
             self.first.append(first)
             self.last.append(last)
-            self._stops[last + 1] = 1
-            self._completed[last + 1] = op
+            if last >= 0:
+                self._stops[last + 1] = 1
+                self._completed[last + 1] = op
 
     # -- where the walk is --------------------------------------------------------------
 
@@ -153,3 +156,15 @@ class VectorWalk:
                 target = k
                 break
         return walk.run_to(target)
+
+
+def _span(steps: list[int]) -> tuple[int, int]:
+    """The first and last step of an op's nodes; a recorded backward may skip some (-1).
+
+    An op none of whose nodes the walk steps has no completion: (-1, -1).
+    """
+    first, last = min(steps), max(steps)
+    if first < 0:
+        stepped = [i for i in steps if i >= 0]
+        first = min(stepped, default=-1)
+    return first, last
