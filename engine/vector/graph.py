@@ -169,10 +169,6 @@ class VectorGraph:
             return self.ops[i]
         return None
 
-    def op_of_id(self, node_id: int) -> VectorOp | None:
-        i = bisect_right(self._starts, node_id) - 1
-        return self.ops[i] if i >= 0 and node_id < self.ops[i].stop else None
-
     def vector_of(self, node: Value) -> tuple[Vector, int] | None:
         """The output vector `node` is a member of, and its position there (None: it is not)."""
         return self._member_of.get(node.id)
