@@ -26,6 +26,8 @@ from engine.errors import InputError
 from engine.graph import ScopeNode
 from engine.session import BACKWARD, MOVES, PHASES, DebugSession, MoveResult
 from engine.value import Value
+from engine.vector.graph import VectorOp
+from engine.vector.level import SWITCHES, TOGGLE_LEVEL, VECTOR
 
 Job = Callable[[], None]
 
@@ -53,6 +55,7 @@ class Controller:
         self.session: DebugSession | None = None
         self.inspected: int | None = None  # a node inspected away from the cursor
         self.selected_scope: str | None = None  # what focus and breakpoints act on
+        self.inspected_op: VectorOp | None = None  # at vector level: an op picked in the panel
         self.previous_sessions: list[DebugSession] = []  # what Root here replaced, latest last
         self._on_idle = on_idle
         self._start = start
@@ -77,17 +80,21 @@ class Controller:
         self._switch(session)
 
     def _switch(self, session: DebugSession) -> None:
+        level = self.session.level if self.session is not None else session.level
         self.session = session
         self._pending = deque()  # a runner busy with the old session keeps its own queue
-        self.inspected = None
-        self.selected_scope = None
+        self.follow()
+        if level != session.level:  # the new session opens at the level the old one was at
+            self.queue(level)
 
     # -- moves -----------------------------------------------------------------------
 
     def queue(self, name: str) -> None:
-        """Queue a move (one of MOVES) or a phase switch; the runner starts if it is idle."""
-        if name not in MOVES and name not in PHASES:
-            raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
+        """Queue a move (one of MOVES), a phase switch or a level switch (one of SWITCHES);
+        the runner starts if it is idle."""
+        if name not in MOVES and name not in PHASES and name not in SWITCHES:
+            names = ", ".join(MOVES + PHASES + SWITCHES)
+            raise ValueError(f"unknown move {name!r}: one of {names}")
         self._current()
         self._pending.append(name)
         if not self._moving:
@@ -128,6 +135,32 @@ class Controller:
             self.follow()
         return done.results
 
+    # -- the level -------------------------------------------------------------------
+
+    @property
+    def level(self) -> str:
+        """The level moves are made at now (SCALAR or VECTOR): `DebugSession.level`."""
+        return self._current().level
+
+    def toggle_level(self) -> None:
+        """Queue a switch to the other level (after the moves queued before it)."""
+        self.queue(TOGGLE_LEVEL)
+
+    def set_level(self, level: str) -> None:
+        """Queue a switch to `level` (the runner builds the vector level the first time)."""
+        self.queue(level)
+
+    def shown_op(self) -> VectorOp | None:
+        """At vector level, the op the panels show: the inspected one, else the walk's."""
+        session = self.session
+        if session is None or session.level != VECTOR:
+            return None
+        return self.inspected_op or session.vectors.shown_op()
+
+    def inspect_op(self, op: VectorOp | None) -> None:
+        """At vector level, inspect `op` without moving (None: back to the walk's op)."""
+        self.inspected_op = op
+
     # -- selection -------------------------------------------------------------------
 
     def inspect(self, node_id: int) -> bool:
@@ -141,6 +174,7 @@ class Controller:
         """Back to the cursor: nothing inspected or selected, the panels follow the walk."""
         self.inspected = None
         self.selected_scope = None
+        self.inspected_op = None
 
     def select_scope(self, path: str) -> ScopeNode:
         """Select a scope (focus and breakpoints act on it) and inspect its first node."""

@@ -23,6 +23,7 @@ from engine.recorded_backward import ReplayWalk
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.trace import SourceSite
 from engine.value import Value
+from engine.vector.level import SWITCHES, VectorLevel
 
 FORWARD, BACKWARD = "forward", "backward"
 PHASES = (FORWARD, BACKWARD)
@@ -46,7 +47,7 @@ class MoveResult:
     for a phase switch: 1 if the phase changed, else 0), so 0 means nothing moved.
     """
 
-    name: str  # one of MOVES, or a phase (FORWARD, BACKWARD) for a phase switch
+    name: str  # one of MOVES, a phase (FORWARD, BACKWARD), or the level a level switch set
     phase: str
     nodes: int
 
@@ -144,6 +145,7 @@ class DebugSession:
             backward = BackwardPass(capture.root, capture.nodes, capture.order)
         self.backward: BackwardPass | ReplayWalk = backward
         self.phase = FORWARD
+        self.vectors = VectorLevel(capture, self)  # the level, and the vector walks
 
     # -- the graph -------------------------------------------------------------------
 
@@ -217,13 +219,24 @@ class DebugSession:
             raise ValueError(f"unknown phase {phase!r}")
         self.phase = phase
 
+    @property
+    def level(self) -> str:
+        """SCALAR (a step is one node) or VECTOR (one vector op): `engine.vector.level`.
+        `move(VECTOR)` switches (nothing moves; the vector level is built the first time)."""
+        return self.vectors.level
+
     def move(self, name: str) -> MoveResult:
-        """Make a move by name (one of MOVES), or switch to a phase (FORWARD, BACKWARD)."""
+        """A move by name (one of MOVES), or a phase (PHASES) or level (SWITCHES) switch."""
         if name in PHASES:
             changed = self.phase != name
             self.set_phase(name)
             return MoveResult(name, self.phase, int(changed))
+        if name in SWITCHES:  # (nodes: 1 if the level changed)
+            changed = self.vectors.switch(name)
+            return MoveResult(self.level, self.phase, int(changed))
         walk = self.walk
+        if self.vectors.makes(name):
+            return MoveResult(name, self.phase, self.vectors.move(walk, name))
         if name == "back":
             before = walk.position
             walk.back()

@@ -12,22 +12,29 @@
 - `VectorWalk(walk, graph)`: a ForwardReplay's or BackwardPass's moves one op
   at a time (`step`, `step_over`, `step_out`, `cont`, `back`), and where it is
   (`completed_op`, `current_op`, `next_op()`, `state(op)`, `where()`).
+- `VectorLevel` (`level`): a session's level (SCALAR or VECTOR, `session.level`) and
+  its vector walks; at VECTOR a session's `step`/`n`/`o`/`c` complete vector ops.
 """
 
 from engine.vector.derive import vector_graph
 from engine.vector.graph import COMPUTED, CONST, PARAM, Operand, Vector, VectorGraph, VectorOp
+from engine.vector.level import LEVELS, SCALAR, VECTOR, VectorLevel
 from engine.vector.stepping import DONE, PENDING, RUNNING, VectorWalk
 
 __all__ = [
     "COMPUTED",
     "CONST",
     "DONE",
+    "LEVELS",
     "PARAM",
     "PENDING",
     "RUNNING",
+    "SCALAR",
+    "VECTOR",
     "Operand",
     "Vector",
     "VectorGraph",
+    "VectorLevel",
     "VectorOp",
     "VectorWalk",
     "vector_graph",

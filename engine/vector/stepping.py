@@ -87,6 +87,11 @@ class VectorWalk:
                 return op
         return None
 
+    def last_completed_op(self) -> VectorOp | None:
+        """The op completed last, at or before the walk's position (None before any)."""
+        k = self._stops.rfind(1, 0, self.walk.position + 1)
+        return self._completed[k] if k >= 0 else None
+
     def where(self) -> str | None:
         """The scope the walk is in at vector level: the current op's (None before any)."""
         op = self.current_op
