@@ -183,8 +183,8 @@ def _linear(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     forms, at = {id(matrix): (f"g {name}ᵀ", dw)}, 0
     for part in parts:
         n = len(part.positions)
-        rows_read = f"[{at}:{at + n}]" if len(parts) > 1 else ""
-        forms[id(part)] = (f"({sym}ᵀ g){rows_read}", dx[at : at + n])
+        formula = f"({sym}ᵀ g)[{at}:{at + n}]" if len(parts) > 1 else f"{sym}ᵀ g"
+        forms[id(part)] = (formula, dx[at : at + n])
         at += n
     joined = " ‖ ".join(p.title() for p in parts)
     computes = f"{op.output.title()} = {sym} · {name}" + (
