@@ -151,11 +151,18 @@ class Controller:
         self.queue(level)
 
     def shown_op(self) -> VectorOp | None:
-        """At vector level, the op the panels show: the inspected one, else the walk's."""
+        """At vector level, the op the panels show: the inspected one, else the op of the
+        inspected node (`g`, a scope selected), else the walk's."""
         session = self.session
         if session is None or session.level != VECTOR:
             return None
-        return self.inspected_op or session.vectors.shown_op()
+        if self.inspected_op is not None:
+            return self.inspected_op
+        if self.inspected is not None:
+            found = session.vectors.graph.op_of(session.node(self.inspected))
+            if found is not None:
+                return found
+        return session.vectors.shown_op()
 
     def inspect_op(self, op: VectorOp | None) -> None:
         """At vector level, inspect `op` without moving (None: back to the walk's op)."""

@@ -44,6 +44,10 @@ DEBUGGER_KEYS: list[Key] = [
         id="debugger.continue", section=STEPPING),
     Key("p", "move('back')", "Back", tooltip="Undo the last move exactly, whatever its size",
         id="debugger.back", section=STEPPING),
+    Key("v", "toggle_level", "Level",
+        tooltip="Switch level: vectors (a step is one vector operation, e.g. softmax) or scalars "
+        "(one node); values and grads stay as they are",
+        id="debugger.level", command="Switch level (vectors / scalars)", section=STEPPING),
     Key("F", "focus_scope", "Focus",
         tooltip="Stop only inside the selected scope (else the current one); again to clear",
         id="debugger.focus", section=STEPPING),

@@ -7,6 +7,7 @@ the debugger screen words them here, in the keys' terms ("press b for …").
 from __future__ import annotations
 
 from engine.session import BACKWARD, FORWARD, DebugSession, MoveResult
+from engine.vector import LEVELS, VECTOR
 from microgpt_tui.screens.choose import Choice
 
 MOVE_NAMES = {
@@ -19,8 +20,13 @@ MOVE_NAMES = {
 }
 
 
-def move_note(result: MoveResult) -> str:
-    """`next: 12 nodes processed`, `undid the last move`, `at the end of the backward phase…`."""
+def move_note(result: MoveResult, completed: str = "") -> str:
+    """`next: 12 nodes processed`, `undid the last move`, `at the end of the backward phase…`.
+
+    `completed`: the vector op the move completed, at vector level (`step → softmax ✓: …`).
+    """
+    if result.name in LEVELS:
+        return level_note(result.name)
     if result.is_phase_switch:
         if result.name == BACKWARD:
             return "backward: each step passes one node's grad to its inputs"
@@ -31,7 +37,14 @@ def move_note(result: MoveResult) -> str:
         then = ": press b for the backward phase" if result.phase == FORWARD else ""
         return f"at the end of the {result.phase} phase" + (then or ": every grad is final")
     count = result.nodes
-    return f"{MOVE_NAMES[result.name]}: {count:,} node{'s' * (count != 1)} processed"
+    done = f" → {completed} ✓" if completed else ""
+    return f"{MOVE_NAMES[result.name]}{done}: {count:,} node{'s' * (count != 1)} processed"
+
+
+def level_note(level: str) -> str:
+    if level == VECTOR:
+        return "vectors: a step completes one vector operation (v: back to scalars)"
+    return "scalars: a step processes one node (v: vectors)"
 
 
 def opening_note(session: DebugSession) -> str:

@@ -37,6 +37,13 @@ from microgpt_tui.messages import NodeSelected, ScopeSelected
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
 from microgpt_tui.screens.sessions import Sessions
+from microgpt_tui.screens.vector_level import (
+    DRILLED,
+    GRAPH_HINT,
+    SCALARS,
+    VECTORS,
+    VectorLevelViews,
+)
 from microgpt_tui.widgets import (
     AttentionView,
     CallStack,
@@ -47,14 +54,18 @@ from microgpt_tui.widgets import (
     SourceView,
     StatusLine,
 )
+from microgpt_tui.widgets.member_graph import MemberGraph
+from microgpt_tui.widgets.vector_inspector import VectorInspector
+from microgpt_tui.widgets.vector_panel import VectorPanel
 
 SESSION_ACTIONS = frozenset(
-    "move phase focus_scope breakpoint goto find export follow choose root_here root_back".split()
+    "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
+    "toggle_level".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs):
+class DebuggerScreen(Sessions, Dialogs, VectorLevelViews):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -117,13 +128,16 @@ class DebuggerScreen(Sessions, Dialogs):
                     with Horizontal(id="top"):
                         yield _titled(SourceView(id="source"), "source")
                         yield _titled(Inspector(id="inspector"), "inspector")
+                        yield _titled(VectorInspector(id="vector-inspector"), "inspector")
                     with Horizontal(id="bottom"):
                         with Vertical(id="scopes"):
                             yield _titled(CallStack(id="call-stack"), "call stack")
                             yield _titled(ScopeTree(id="scope-tree"), "scopes")
                         graph = _titled(GraphView(id="graph"), "graph")
-                        graph.border_subtitle = "click: inspect · ▸/→: expand · enter: centre"
+                        graph.border_subtitle = GRAPH_HINT
                         yield graph
+                        yield _titled(VectorPanel(id="vector-graph"), "vectors")
+                        yield _titled(MemberGraph(id="vector-scalars"), "scalars")
             with TabPane("Parameters", id="parameters"):
                 yield ParametersView(id="parameters-view")
             with TabPane("Attention", id="attention"):
@@ -147,6 +161,8 @@ class DebuggerScreen(Sessions, Dialogs):
         self.building = False
         self.query_one("#tabs").loading = False
         self.query_one(GraphView).show(session)
+        self.query_one(VectorPanel).show(session)
+        self.drilled = False
         self.query_one(ScopeTree).show(session)
         self.query_one(ParametersView).show(session)
         self.query_one(AttentionView).show(session)  # (it says so when it has nothing to show)
@@ -180,7 +196,7 @@ class DebuggerScreen(Sessions, Dialogs):
         results = self.controller.finished(message.done)
         if not results:
             return  # another session's moves, or none
-        self.note = notes.move_note(results[-1])
+        self.note = notes.move_note(results[-1], self.completed_op_name())
         if not self.controller.moving:  # (else: more moves are queued; paint after them)
             self.refresh_views(recentre=True)
 
@@ -246,7 +262,9 @@ class DebuggerScreen(Sessions, Dialogs):
         self.refresh_views(recentre=False)
 
     def action_follow(self) -> None:
-        """Back to the cursor: the panels follow the current node again."""
+        """Back to the cursor: the panels follow the current node again (and a vector's
+        scalars go back to the vectors)."""
+        self.leave_drill_down()
         self.controller.follow()
         self.note = ""
         self.refresh_views(recentre=True)
@@ -304,24 +322,30 @@ class DebuggerScreen(Sessions, Dialogs):
         cursor = session.cursor_node()
         node = self.controller.inspected_node()
         self.show_status(self.note)
-        just_processed = (
-            session.phase == BACKWARD and node is not None and node is session.walk.current
-        )
-        inspector = self.query_one(Inspector)
-        inspector.show(session, node, just_processed=just_processed)
-        inspector.border_title = "inspector" + (f" · {node_name(node)}" if node is not None else "")
+        level = self.show_level()
+        if level == VECTORS:
+            op = self.refresh_vector_views(recentre=recentre)
+            node = op.output.members[-1] if op is not None else node  # (the source of its line)
+        else:
+            just_processed = (
+                session.phase == BACKWARD and node is not None and node is session.walk.current
+            )
+            inspector = self.query_one(Inspector)
+            inspector.show(session, node, just_processed=just_processed)
+            title = f" · {node_name(node)}" if node is not None else ""
+            inspector.border_title = "inspector" + title
         if node is not None:
             self._show_source(session, node)
         self.query_one(CallStack).show_scope(
             session, session.where(), self.controller.selected_scope
         )
         self.query_one(ScopeTree).refresh_marks()
-        graph = self.query_one(GraphView)
-        if cursor is not None:
+        graph = self.query_one(MemberGraph if level == DRILLED else "#graph", GraphView)
+        if cursor is not None and level != VECTORS:
             graph.set_current(cursor.id if session.walk.current is not None else -1)
-            if recentre and self.controller.inspected is None:
+            if recentre and self.controller.inspected is None and level == SCALARS:
                 graph.centre_on(cursor.id)
-        graph.refresh_state()
+            graph.refresh_state()
         self._refresh_tab_views()
 
     def _show_source(self, session: DebugSession, node: Value) -> None:

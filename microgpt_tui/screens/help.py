@@ -25,16 +25,22 @@ time: each step passes one node's grad to its inputs,
 
 The backward order interleaves many scopes, so **focus** the head:
 
-1. `b`: the backward phase;
+1. `b`: the backward phase; `v`: the **vector level** (the status line says
+   `VECTORS`): a step completes one vector operation, such as `softmax`;
 2. select the head: click `pos4 ▸ layer0 ▸ attn ▸ head1` in the scope tree, or
    `/ head1` enter, or `ctrl+p` *focus scope pos4.layer0.attn.head1*;
 3. `F`: the status line shows `◎ pos4.layer0.attn.head1`;
-4. `s`, `s`, `s`…: each step stops at the next node **inside the head**; the
-   nodes in between are still processed, so every grad is exact, and the
-   inspector shows the terms each grad received,
+4. `s`, `s`, `s`: `Σ w·v`, `softmax`, `q·k/√d`, the head's three operations.
+   The graph panel shows the head as vectors (bars: |x| against the largest,
+   green ≥ 0, red < 0; `→` shows the numbers, enter the scalars, esc comes
+   back); the inspector shows the operation's gradient in vector form,
+   `∂L/∂attn_logits = w ⊙ (g − Σ w·g)`, evaluated on the real numbers beside
+   the sum of the scalar chain-rule terms, and their largest difference;
+5. `v`: back to **scalars**, where a step stops at the next node inside the
+   head and the inspector shows each term a grad received,
    `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`, and what the step passed on;
-5. `p` undoes a step, `F` clears the focus, `c` runs to the end: every grad
-   then equals `loss.backward()`'s.
+6. `p` undoes a step (at either level), `F` clears the focus, `c` runs to
+   the end: every grad then equals `loss.backward()`'s.
 
 {keys}
 - `ctrl+p` the command palette: every key by name, every scope, phase, document, theme…
@@ -52,7 +58,8 @@ on it); click a call-stack frame or a scope to select it.
 - **call stack**: where the walk is, innermost scope on top
 - **scopes**: every scope of the trace with its node count
 - **graph**: who uses the node (above), what it was computed from (below),
-  each edge's local gradient `∂`
+  each edge's local gradient `∂`; at vector level, the scope's vectors and the
+  operations between them, the current one marked ▶
 
 Values the forward replay has not reached show as `·`; grads show in the
 backward phase, dimmed with `…` until every consumer has passed its share.

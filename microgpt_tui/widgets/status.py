@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.session import BACKWARD, DebugSession
+from engine.vector import VECTOR
 from microgpt_tui.display import node_name, num
 
 
@@ -38,11 +39,20 @@ def stepping_line(session: DebugSession, inspected: int | None, note: str = "") 
         "bold reverse $text-error" if session.phase == BACKWARD else "bold reverse $text-success"
     )
     parts: list = [(f" {session.phase.upper()} ", phase_style)]
+    vectors = session.level == VECTOR
+    if vectors:
+        parts += [" ", (" VECTORS ", "bold reverse $text-accent")]
     parts += [" step ", (f"{walk.position:,}", "bold"), f" / {len(walk):,}"]
     node = session.cursor_node()
     if walk.done:
         parts += [(" · end of the phase", "$text-warning")]
-    if walk.current is None and node is not None:
+    op = session.vectors.shown_op() if vectors else None
+    if op is not None:
+        where = op.scope  # (inside the focus: the part below it)
+        if session.focus and where.startswith(session.focus):
+            where = where[len(session.focus) + 1 :]
+        parts += [" · op ", (op.name, "bold"), (f" in {where}" if where else "", "$text-muted")]
+    elif walk.current is None and node is not None:
         parts += [" · next ", (node_name(node), "bold")]
     elif node is not None:
         parts += [" · at ", (node_name(node), "bold")]
