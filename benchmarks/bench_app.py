@@ -9,10 +9,16 @@ For each graph it reports:
   mover thread's move, the panels' refresh, the layout and render of the frame),
   as p50 / p95 / max over N steps of `s`, then `n`, in the forward and the
   backward phase. Pilot's own overhead (tens of ms per simulated key press on
-  this machine) is not part of it, and is shown separately for scale.
+  this machine) is not part of it, and is shown separately for scale;
+- at vector level (`v`, timed too: the first switch builds the vector graph in
+  the mover thread), time per vector step (`s` completing the next vector op,
+  the vector panel and inspector repainted), p50 / p95 / max over up to N
+  steps in each phase, from where the scalar steps left the walk to the end of
+  the phase (a step at the end, which moves nothing, is not counted).
 
 Targets (issue 3): first screen <= 1 s for the default model; p95 step <= 50 ms,
 also on a graph of a million nodes (whose tracing takes a few seconds, reported).
+Issue 9: a vector-level step's p95 <= 50 ms on both graphs.
 """
 
 from __future__ import annotations
@@ -124,14 +130,25 @@ async def bench(
             started_at[0] = time.perf_counter()
             original_phase(phase)
 
+        original_level = screen.action_toggle_level
+
+        def timed_level() -> None:
+            started_at[0] = time.perf_counter()
+            original_level()
+
         screen.action_move = timed_move  # type: ignore[method-assign]
         screen.action_phase = timed_phase  # type: ignore[method-assign]
+        screen.action_toggle_level = timed_level  # type: ignore[method-assign]
 
-        async def measure(key: str, count: int) -> list[float]:
+        async def measure(key: str, count: int, *, moving: bool = False) -> list[float]:
+            """`moving`: stop at the end of the phase (count only moves that moved)."""
             samples = []
             for _ in range(count):
+                before = session.walk.position
                 await pilot.press(key)
                 await _settle(pilot)
+                if moving and session.walk.position == before:
+                    break
                 samples.append(_painted[0] - started_at[0])
             return samples
 
@@ -143,6 +160,12 @@ async def bench(
                 await _settle(pilot)
             for key, name in (("s", "step"), ("n", "next")):
                 print(f"  {phase:8} {name:4}  {_summary(await measure(key, steps))}")
+            (switch,) = await measure("v", 1)
+            print(f"  {phase:8} v     to the vector level: {1000 * switch:.0f} ms")
+            vector_steps = await measure("s", steps, moving=True)
+            print(f"  {phase:8} vector step  {_summary(vector_steps)}")
+            await pilot.press("v")  # back to scalars
+            await _settle(pilot)
         t = time.perf_counter()
         await pilot.press("c")
         await _settle(pilot)

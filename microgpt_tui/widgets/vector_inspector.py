@@ -17,6 +17,8 @@ order (the chain rule in backward()'s order, the vector form by index).
 
 from __future__ import annotations
 
+from textual.geometry import Size
+
 from engine.session import BACKWARD, DebugSession
 from engine.stepper import BackwardPass
 from engine.vector import DONE, RUNNING, VectorOp
@@ -25,6 +27,7 @@ from microgpt_tui.display import PENDING, num
 from microgpt_tui.widgets.inspector import Inspector, Line
 
 MAX_ENTRIES = 24  # entries listed per vector (a matrix: the first ones); the rest are counted
+GROWTH = Size(40, 128)  # the virtual size grows by whole steps of this
 ORDER_NOTE = ("the chain rule adds the terms in", "backward()'s order: last bits may differ")
 
 
@@ -173,3 +176,21 @@ class VectorInspector(Inspector):
             self.scroll_to(0, 0, animate=False)
         self._update_size()
         self.refresh()
+
+    def _update_size(self) -> None:
+        # As the inspector's (grow, never shrink), in steps of GROWTH: each op has its
+        # own number of lines, and every change of the virtual size costs a layout.
+        room, grown = self.container_size, self._grown
+        width = max((sum(len(text) for text, _ in line) for line in self.lines), default=0)
+        height = len(self.lines)
+        if not grown and width <= room.width and height <= room.height:
+            size = room
+        else:
+            narrower = room.width - self.styles.scrollbar_size_vertical
+            size = Size(
+                max(-(-width // GROWTH.width) * GROWTH.width, narrower, grown.width),
+                max(-(-height // GROWTH.height) * GROWTH.height, room.height, grown.height),
+            )
+            self._grown = size
+        if size != self.virtual_size:
+            self.virtual_size = size

@@ -118,6 +118,8 @@ class VectorPanel(ScrollView, can_focus=True):
         self.expanded: set[str] = set()  # boxes showing their numbers
         self._scope: str | None = None
         self._laid_out: tuple = ()  # what the rows were laid out for
+        self._grown = 0  # the tallest virtual height since the last resize
+        self._painting: Look | None = None  # how rows are painted now (reset on any change)
 
     # -- what the screen calls ------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class VectorPanel(ScrollView, can_focus=True):
         """A new session: forget the old picture."""
         self.session = session
         self.view, self.rows, self.current = None, [], None
-        self._scope, self._laid_out = None, ()
+        self._scope, self._laid_out, self._painting = None, (), None
         self._update_size()
 
     @property
@@ -145,6 +147,7 @@ class VectorPanel(ScrollView, can_focus=True):
         self._relayout()
         assert self.view is not None
         self.current = self.view.op_node_of(current)
+        self._painting = None
         if follow and self.current is not None:
             at = next(i for i, r in enumerate(self.rows) if r.kind == OP and r.op is self.current)
             self.set_cursor(at, announce=False)
@@ -180,10 +183,13 @@ class VectorPanel(ScrollView, can_focus=True):
         key = (self._scope, width, grads, frozenset(self.expanded))
         if key != self._laid_out:
             self.rows = layout(view, width, self.expanded, grads=grads)
-            self._laid_out = key
+            self._laid_out, self._painting = key, None
             self._update_size()
 
     def _look(self) -> Look:
+        """How to paint the rows (it reads the values and grads live: made once per layout)."""
+        if self._painting is not None:
+            return self._painting
         session = self.session
         assert session is not None and self.view is not None
         walk = session.vectors.current
@@ -192,7 +198,7 @@ class VectorPanel(ScrollView, can_focus=True):
             states = {walk.state(op) for op in node.ops}
             return states.pop() if len(states) == 1 else RUNNING
 
-        return Look(
+        self._painting = Look(
             session.value_known,
             session.phase == BACKWARD,
             session.has_final_grad,
@@ -200,15 +206,22 @@ class VectorPanel(ScrollView, can_focus=True):
             self.current,
             _label_width(self.view, self.scrollable_content_region.width or 80),
         )
+        return self._painting
 
     def _update_size(self) -> None:
+        # The virtual height grows, never shrinks (until a resize): a change costs a
+        # layout of the whole screen, and stepping moves from scope to scope.
         room = self.container_size
-        size = Size(room.width, max(len(self.rows), room.height))
+        rows = -(-len(self.rows) // 64) * 64  # (in steps of 64)
+        height = max(rows, room.height, self._grown)
+        self._grown = height if len(self.rows) > room.height else self._grown
+        size = Size(room.width, height)
         if size != self.virtual_size:
             self.virtual_size = size
         self.refresh()
 
     def on_resize(self) -> None:
+        self._grown = 0
         self._relayout()
         self._update_size()
 
