@@ -10,6 +10,7 @@ from engine.config import GPTConfig
 from engine.controller import Controller
 from engine.data import Tokenizer
 from engine.session import BACKWARD, FORWARD, DebugSession
+from engine.stepper import Walk
 from engine.vector import SCALAR, VECTOR
 from engine.vector.level import TOGGLE_LEVEL
 
@@ -152,3 +153,21 @@ def test_a_new_session_opens_at_the_level_the_old_one_was_at() -> None:
     assert rooted.level == VECTOR and controller.root_back() is session
     controller.install(small_session())
     assert controller.level == VECTOR
+
+
+@pytest.mark.parametrize("phase", [FORWARD, BACKWARD])
+def test_the_walks_tight_run_to_makes_the_generic_ones_writes(phase: str) -> None:
+    """`run_to` (what a vector move uses) is a tight loop in both walks: the same grads, the
+    same position, and `back` restores the same state, as `Walk.run_to` (the generic loop)."""
+    tight, generic = small_session(), small_session()
+    for session in (tight, generic):
+        session.move(phase)
+    stops = [1, 7, 7, 300, 1200, len(tight.walk.order) + 5]
+    for stop in stops:
+        moved = tight.walk.run_to(stop)
+        assert moved == Walk.run_to(generic.walk, stop)
+        assert state(tight) == state(generic)
+    while generic.walk.back():
+        assert tight.walk.back()
+        assert state(tight) == state(generic)
+    assert not tight.walk.back()

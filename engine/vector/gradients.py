@@ -81,15 +81,17 @@ def chain_rule_sums(op: VectorOp, walk: BackwardPass) -> Sums:
     The terms are `local_grad × consumer.grad`, added in the walk's order (as `terms_received`
     reads them: a consumer's grad is final once it has propagated).
     """
-    done = [n for n in op.nodes if walk.propagated(n)]
-    index = walk.index_of
-    done.sort(key=lambda n: index[n.id])
     start, sums = op.start, {}
-    for consumer in done:
+    nodes, position = op.nodes, walk.position
+    steps = walk.index_of[start : op.stop]  # where the op's nodes are in the walk's order
+    for k in sorted(range(len(steps)), key=steps.__getitem__):
+        if steps[k] >= position:
+            break  # (the rest have not propagated yet)
+        consumer = nodes[k]
         grad = consumer.grad
         for child, local in zip(consumer._children, consumer._local_grads, strict=True):
-            if child.id < start:
-                i = child.id
+            i = child.id
+            if i < start:
                 sums[i] = sums[i] + local * grad if i in sums else local * grad
     return sums
 
@@ -176,8 +178,10 @@ def _linear(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     rows, cols = matrix.vector.shape  # type: ignore[misc]
     w, xs = _values(matrix), [x for part in parts for x in _values(part)]
     _check(rows == len(g) and cols == len(xs))
-    dx = [sum(w[i * cols + j] * g[i] for i in range(rows)) for j in range(cols)]
-    dw = [xs[j] * g[i] for i in range(rows) for j in range(cols)]
+    dx: list = [0] * cols  # Σᵢ W[i][j] g[i], i in order (as `sum` adds: from 0)
+    for i, gi in enumerate(g):
+        dx = [d + wij * gi for d, wij in zip(dx, w[i * cols : (i + 1) * cols])]
+    dw = [xj * gi for gi in g for xj in xs]
     sym = operand_title(matrix)
     name = parts[0].title() if len(parts) == 1 else "x"
     forms, at = {id(matrix): (f"g {name}ᵀ", dw)}, 0

@@ -72,6 +72,7 @@ class VectorLevel:
         if level == VECTOR:
             for walk in (self._session.forward, self._session.backward):
                 self.walk_of(walk)
+            self._warm()
         changed, self.level = level != self.level, level
         return changed
 
@@ -81,7 +82,17 @@ class VectorLevel:
 
     def move(self, walk: Walk, name: str) -> int:
         """Make `name` (one of VECTOR_MOVES) at vector level; how many nodes it processed."""
-        return VECTOR_MOVES[name](self.walk_of(walk))
+        moved = VECTOR_MOVES[name](self.walk_of(walk))
+        self._warm()
+        return moved
+
+    def _warm(self) -> None:
+        """Work out what the ops of the shown op's scope read (`VectorOp.inputs`, done once
+        per op) now, on the mover's thread, before the panels ask for them."""
+        op = self.shown_op()
+        if op is not None:
+            for near in self.graph.ops_in(op.scope):
+                _ = near.inputs
 
     def walk_of(self, walk: Walk) -> VectorWalk:
         """The vector walk over `walk` (one of the session's walks), made on first use."""
