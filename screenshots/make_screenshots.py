@@ -12,7 +12,11 @@ and saves an SVG of the screen:
 - `parameters-heatmap.svg`: the whole backward pass, then the parameters tab
   sorted by |grad|, with the heatmap of `layer0.attn_wq`'s gradient;
 - `attention.svg`: the attention tab at position 4;
-- `help.svg`: the help screen.
+- `help.svg`: the help screen;
+- `vector-head.svg`: `b`, `v` (the vector level), focus head 1, `s`, `s`: the
+  head as vectors at its softmax, the inspector's vector-form gradient beside
+  the chain rule's sums;
+- `vector-scalars.svg`: the same, then Enter on `attn_weights`: its scalars.
 
 Then the example Graphviz exports, if `screenshots/exports.py` is there.
 """
@@ -36,6 +40,7 @@ from textual.worker import WorkerCancelled  # noqa: E402
 from engine.workspace import open_workspace  # noqa: E402
 from microgpt_tui.app import DebuggerApp  # noqa: E402
 from microgpt_tui.widgets import ParametersView  # noqa: E402
+from microgpt_tui.widgets.vector_panel import VectorPanel  # noqa: E402
 
 SIZE = (160, 45)
 HEAD = "pos4.layer0.attn.head1"
@@ -90,12 +95,30 @@ async def help_screen(pilot: Pilot) -> None:
     await press(pilot, "question_mark")
 
 
+async def vector_head(pilot: Pilot) -> None:
+    app: DebuggerApp = pilot.app  # type: ignore[assignment]
+    await press(pilot, "b", "v")
+    app.select_scope(HEAD)
+    await press(pilot, "F", "s", "s")
+
+
+async def vector_scalars(pilot: Pilot) -> None:
+    await vector_head(pilot)
+    panel = pilot.app.query_one(VectorPanel)
+    panel.focus()
+    rows = panel.rows
+    panel.set_cursor(next(i for i, r in enumerate(rows) if r.box and r.box.title == "attn_weights"))
+    await press(pilot, "enter")
+
+
 JOURNEYS: dict[str, Journey] = {
     "forward-step.svg": forward_step,
     "backward-head.svg": backward_head,
     "parameters-heatmap.svg": parameters_heatmap,
     "attention.svg": attention,
     "help.svg": help_screen,
+    "vector-head.svg": vector_head,
+    "vector-scalars.svg": vector_scalars,
 }
 
 

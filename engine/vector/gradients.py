@@ -194,7 +194,7 @@ def _linear(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     computes = f"{op.output.title()} = {sym} · {name}" + (
         f",  x = {joined}" if len(parts) > 1 else ""
     )
-    return computes, f"g = ∂L/∂{op.output.title()}", [forms[id(o)] for o in inputs]
+    return computes, "", [forms[id(o)] for o in inputs]
 
 
 def _attention_logits(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
@@ -208,7 +208,7 @@ def _attention_logits(op: VectorOp, inputs: list[Operand], g: list[float]) -> Fo
     forms = [(f"Σₜ g[t] k[t] / √{d}", dq)]
     forms += [(f"g[{t}] {q.title()} / √{d}", [qj * gs[t] for qj in qs]) for t in range(len(keys))]
     computes = f"{op.output.title()}[t] = {q.title()} · k[t] / √{d}   (t = 0…{len(keys) - 1})"
-    return computes, f"g = ∂L/∂{op.output.title()}", forms
+    return computes, "", forms
 
 
 def _softmax(op: VectorOp, inputs: list[Operand], g_kept: list[float]) -> Found:
@@ -229,7 +229,7 @@ def _softmax(op: VectorOp, inputs: list[Operand], g_kept: list[float]) -> Found:
     wg = sum(wi * gi for wi, gi in zip(w, g))
     dl = [wi * (gi - wg) for wi, gi in zip(w, g)]
     out = op.output.name
-    note = f"w = {out} (all {len(w)}), g = ∂L/∂{out}, Σ w·g = {wg:.4g}"
+    note = f"w = {out} (all {len(w)}), Σ w·g = {wg:.4g}"
     return f"{op.output.title()} = softmax({logits.title()})", note, [("w ⊙ (g − Σ w·g)", dl)]
 
 
@@ -241,7 +241,7 @@ def _weighted_sum(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     dw = [sum(values[t][j] * g[j] for j in range(len(g))) for t in range(len(vs))]
     forms = [("v[t] · g", dw)] + [(f"w[{t}] g", [ws[t] * gj for gj in g]) for t in range(len(vs))]
     computes = f"{op.output.title()} = Σₜ {w.title()}[t] v[t]   (t = 0…{len(vs) - 1})"
-    return computes, f"g = ∂L/∂{op.output.title()}", forms
+    return computes, "", forms
 
 
 def _rmsnorm(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
@@ -268,7 +268,7 @@ def _relu(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
 def _add(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     _check(all(len(o.positions) == len(g) for o in inputs))
     computes = f"{op.output.title()} = {' + '.join(operand_title(o) for o in inputs)}"
-    return computes, f"g = ∂L/∂{op.output.title()}", [("g", list(g)) for _ in inputs]
+    return computes, "", [("g", list(g)) for _ in inputs]
 
 
 def _neg_log(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:

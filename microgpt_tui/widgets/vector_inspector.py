@@ -93,20 +93,31 @@ def side_labels(sides: list[Side]) -> list[str]:
 
 
 def _output(session: DebugSession, op: VectorOp) -> list[Line]:
-    """The output's values, and in the backward phase its grads (g)."""
+    """The output's values, and in the backward phase its grads (g), as short lists."""
     output = op.output
-    backward = session.phase == BACKWARD
-    head = "   [i]  value        g (its grad)" if backward else "   [i]  value"
-    lines: list[Line] = [[("output", "title"), (f"  {output.title()}", ""), (head, "muted")]]
-    for i, m in enumerate(output.members[:MAX_ENTRIES]):
-        value = num(m.data, 6) if session.value_known(m) else PENDING
-        line: Line = [(f"  [{output.index[i]}]".ljust(8), "muted"), (f"{value:<13}", "")]
-        if backward:
-            final = session.has_final_grad(m)
-            style = ("negative" if m.grad < 0 else "positive") if final else "muted"
-            line.append((num(m.grad, 6) + ("" if final else " …"), style))
-        lines.append(line)
-    return lines + _more(len(output.members))
+    members = output.members
+    values = [num(m.data) if session.value_known(m) else PENDING for m in members]
+    lines: list[Line] = [[_key("output"), (f"{output.title()} = ", ""), (_listed(values), "")]]
+    if session.phase == BACKWARD:
+        final = all(session.has_final_grad(m) for m in members)
+        grads = _listed([num(m.grad) for m in members])
+        lines.append(
+            [
+                _key(""),
+                ("g = ", ""),
+                (grads, "accent" if final else "muted"),
+                (f"  ∂L/∂{output.title()}", "muted"),
+            ]
+        )
+        if not final:
+            lines.append([_key(""), ("(not final yet: consumers still to pass theirs)", "muted")])
+    return lines
+
+
+def _listed(texts: list[str], most: int = 8) -> str:
+    """`[0.1556, -0.0981, …]` (the first `most`, then how many more)."""
+    more = f", … {len(texts) - most} more" if len(texts) > most else ""
+    return "[" + ", ".join(texts[:most]) + more + "]"
 
 
 def _more(n: int) -> list[Line]:

@@ -285,6 +285,8 @@ class VectorPanel(ScrollView, can_focus=True):
         self._relayout()
         at = next(i for i, r in enumerate(self.rows) if r.box is box)
         self.set_cursor(at, announce=False)
+        last = max(i for i, r in enumerate(self.rows) if r.box is box)
+        self._scroll_to_show(at, last)  # (its numbers, as many as fit)
 
     def action_drill(self) -> None:
         row = self.cursor_row

@@ -75,9 +75,9 @@ class Look:
 
 def label_width(view: VectorView, width: int) -> int:
     """The label column: the longest box title (stack rows are `pos0`), 8 to 22 wide, and
-    at most a quarter of the panel's `width` (a longer title is cut)."""
+    at most a third of the panel's `width` (a longer title is cut)."""
     longest = max((len(box.title) for box in view.boxes.values()), default=8)
-    return max(8, min(22, longest + 3, width // 4))
+    return max(8, min(22, longest + 3, width // 3))
 
 
 def layout(view: VectorView, width: int, expanded: set[str], *, grads: bool) -> list[PanelRow]:
