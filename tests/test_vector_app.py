@@ -219,7 +219,7 @@ async def test_picking_a_row_inspects_its_op_and_a_step_follows_the_walk_again(
         at = next(i for i, row in enumerate(panel.rows) if row.kind == OP)
         panel.set_cursor(at)  # the first op of the head: q·k/√d
         await settle(pilot)
-        assert inspector.op.name == "q·k/√d" and "not yet" in inspector.text
+        assert inspector.op.name == "q·k/√d" and "not reached yet" in inspector.text
         await press(pilot, "s")
         assert inspector.op.name == "softmax"
 

@@ -36,11 +36,12 @@ The backward order interleaves many scopes, so **focus** the head:
    back); the inspector shows the operation's gradient in vector form,
    `∂L/∂attn_logits = w ⊙ (g − Σ w·g)`, evaluated on the real numbers beside
    the sum of the scalar chain-rule terms, and their largest difference;
-5. `v`: back to **scalars**, where a step stops at the next node inside the
-   head and the inspector shows each term a grad received,
-   `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`, and what the step passed on;
-6. `p` undoes a step (at either level), `F` clears the focus, `c` runs to
-   the end: every grad then equals `loss.backward()`'s.
+5. `p` `p` `p` undo them exactly (at either level); `v`: back to **scalars**,
+   where a step stops at the next node inside the head and the inspector shows
+   each term a grad received, `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`,
+   and what the step passed on;
+6. `F` clears the focus, `c` runs to the end: every grad then equals
+   `loss.backward()`'s.
 
 {keys}
 - `ctrl+p` the command palette: every key by name, every scope, phase, document, theme…

@@ -50,12 +50,12 @@ def describe_op(session: DebugSession, op: VectorOp, gradient: OpGradient) -> li
     walk = session.vectors.current
     state = walk.state(op)
     count = len(session.vectors.graph.ops)
-    mark = {DONE: "✓ done", RUNNING: "◐ under way"}.get(state, f"{PENDING} not yet")
+    mark = {DONE: "✓ done", RUNNING: "◐ under way"}.get(state, "not reached yet")
     lines: list[Line] = [
         [
             _key("op"),
             (op.name, "title"),
-            (f"   {session.phase} · {mark}", "positive" if state == DONE else "muted"),
+            (f"   {session.phase}: {mark}", "positive" if state == DONE else "muted"),
         ],
         [_key("scope"), (op.scope, "")],
         [_key("computes"), (gradient.computes, "bold")],
@@ -131,17 +131,18 @@ def _side(side: Side, label: str) -> list[Line]:
     else:
         head = [("gradient", "title"), (f"  {label} = ", ""), (side.formula, "accent")]
     lines: list[Line] = [head]
-    lines.append([("  [i]      x            vector form    chain rule", "muted")])
-    members = side.operand.members
+    lines.append([("  [i]     x          vector form chain rule", "muted")])
+    operand = side.operand
+    members, index = operand.members, operand.vector.index
     forms = side.vector_form
     width = side.shape[1] if side.shape else 0
     for i, m in enumerate(members[:MAX_ENTRIES]):
-        where = f"[{i // width}][{i % width}]" if width else f"[{side.operand.positions[i]}]"
+        where = f"[{i // width}][{i % width}]" if width else f"[{index[operand.positions[i]]}]"
         scalar = side.scalar[i]
         vector = forms[i] if forms is not None else None
-        line: Line = [(f"  {where:<8}", "muted"), (f"{num(m.data, 6):<13}", "")]
-        line.append((f"{num(vector, 6) if vector is not None else '':<15}", "accent"))
-        line.append((f"{num(scalar, 6) if scalar is not None else PENDING:<13}", ""))
+        line: Line = [(f"  {where:<8}", "muted"), (f"{num(m.data, 6):<11}", "")]
+        line.append((f"{num(vector, 6) if vector is not None else '':<12}", "accent"))
+        line.append((f"{num(scalar, 6) if scalar is not None else PENDING:<12}", ""))
         if vector is not None and scalar is not None:
             same = vector == scalar
             line.append(("=" if same else f"≈ {abs(vector - scalar):.0e}", "muted"))
