@@ -235,3 +235,20 @@ async def test_the_forward_phase_steps_by_ops_at_vector_level(app: DebuggerApp) 
         assert "evaluated in the backward phase" in app.debugger.query_one(VectorInspector).text
         await press(pilot, "p")
         assert session.forward.position == ops[0].stop
+
+
+async def test_the_panel_paints_the_grads_as_they_are_after_each_move(app: DebuggerApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", "v")
+        app.select_scope(HEAD)
+        await press(pilot, "F", "s")
+        panel = app.debugger.query_one(VectorPanel)
+        before = panel.text
+        await press(pilot, "s")  # the softmax: its input's grads arrive
+        after = panel.text
+        assert after != before
+        logits = next(line for line in after.splitlines() if "attn_logits" in line)
+        assert "g ·····" not in logits and "g ·····" in before.split("attn_logits")[1]
+        await press(pilot, "p")
+        assert panel.text == before

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from engine.stepper import BackwardPass
 from engine.value import Value
@@ -113,8 +114,12 @@ def sums_from_terms(op: VectorOp, terms_of: Callable[[Value], Sequence]) -> Sums
 # -- the vector forms --------------------------------------------------------------------------
 
 
-def op_gradient(op: VectorOp, sums: Sums) -> OpGradient:
-    """`op`'s formula and each input's gradient, evaluated now (see the module's docstring)."""
+def op_gradient(op: VectorOp, sums: Sums, *, evaluate: bool = True) -> OpGradient:
+    """`op`'s formula and each input's gradient, evaluated now (see the module's docstring).
+
+    `evaluate=False`: the formulas alone (no vector form computed where it costs: the
+    forward phase shows them before the gradient exists).
+    """
     g = op.output.grads
     inputs = op.inputs
     form = _FORMS.get(_kind(op.name))
@@ -131,17 +136,30 @@ def op_gradient(op: VectorOp, sums: Sums) -> OpGradient:
         return OpGradient(op, computes, g, sides)
     computes, note, forms = found
     sides = [
-        Side(o, formula, values, _scalar(o, sums), o.vector.shape if o.whole else None)
+        Side(
+            o,
+            formula,
+            _evaluated(values, evaluate),
+            _scalar(o, sums),
+            o.vector.shape if o.whole else None,
+        )
         for o, (formula, values) in zip(inputs, forms, strict=True)
     ]
     return OpGradient(op, computes, g, sides, note)
+
+
+def _evaluated(values: Values, evaluate: bool) -> list[float] | None:
+    if not callable(values):
+        return values
+    return values() if evaluate else None
 
 
 class _NoForm(Exception):
     """The op does not have the shape its name's vector form is for."""
 
 
-Found = tuple[str, str, list[tuple[str, list[float]]]]  # computes, note, (formula, values)
+Values = list[float] | Callable[[], list[float]]  # (a callable: costly, made when asked)
+Found = tuple[str, str, list[tuple[str, Values]]]  # computes, note, (formula, values)
 
 
 def operand_title(operand: Operand) -> str:
@@ -176,19 +194,26 @@ def _linear(op: VectorOp, inputs: list[Operand], g: list[float]) -> Found:
     matrix = matrices[0]
     parts = [o for o in inputs if o is not matrix]
     rows, cols = matrix.vector.shape  # type: ignore[misc]
-    w, xs = _values(matrix), [x for part in parts for x in _values(part)]
+    xs = [x for part in parts for x in _values(part)]
     _check(rows == len(g) and cols == len(xs))
-    dx: list = [0] * cols  # Σᵢ W[i][j] g[i], i in order (as `sum` adds: from 0)
-    for i, gi in enumerate(g):
-        dx = [d + wij * gi for d, wij in zip(dx, w[i * cols : (i + 1) * cols])]
-    dw = [xj * gi for gi in g for xj in xs]
+
+    @cache
+    def transposed() -> list:  # Σᵢ W[i][j] g[i], i in order (as `sum` adds: from 0)
+        w, dx = _values(matrix), [0] * cols
+        for i, gi in enumerate(g):
+            dx = [d + wij * gi for d, wij in zip(dx, w[i * cols : (i + 1) * cols])]
+        return dx
+
     sym = operand_title(matrix)
     name = parts[0].title() if len(parts) == 1 else "x"
-    forms, at = {id(matrix): (f"g {name}ᵀ", dw)}, 0
+    forms: dict[int, tuple[str, Values]] = {
+        id(matrix): (f"g {name}ᵀ", lambda: [xj * gi for gi in g for xj in xs])
+    }
+    at = 0
     for part in parts:
         n = len(part.positions)
         formula = f"({sym}ᵀ g)[{at}:{at + n}]" if len(parts) > 1 else f"{sym}ᵀ g"
-        forms[id(part)] = (formula, dx[at : at + n])
+        forms[id(part)] = (formula, lambda at=at, n=n: transposed()[at : at + n])
         at += n
     joined = " ‖ ".join(p.title() for p in parts)
     computes = f"{op.output.title()} = {sym} · {name}" + (

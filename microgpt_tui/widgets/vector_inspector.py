@@ -36,7 +36,10 @@ def _key(text: str) -> tuple[str, str]:
 
 
 def gradient_of(session: DebugSession, op: VectorOp) -> OpGradient:
-    """`op`'s gradient two ways, as the backward walk stands now."""
+    """`op`'s gradient two ways, as the backward walk stands now (in the forward phase: its
+    formulas alone)."""
+    if session.phase != BACKWARD:
+        return op_gradient(op, {}, evaluate=False)
     walk = session.backward
     if isinstance(walk, BackwardPass):
         sums = chain_rule_sums(op, walk)

@@ -157,6 +157,8 @@ class VectorPanel(ScrollView, can_focus=True):
     def refresh_state(self) -> None:
         """Values and grads changed (a step): repaint the visible rows."""
         self._relayout()  # (again only if the phase changed: grads shown or not)
+        if self._painting is not None:
+            self._painting.clear()
         self.refresh()
 
     @property

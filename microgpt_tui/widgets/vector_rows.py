@@ -54,7 +54,11 @@ class PanelRow:
 
 
 class Look:
-    """What painting a row asks of the session: values known, grads shown, grads final."""
+    """What painting a row asks of the session: values known, grads shown, grads final.
+
+    `cache` keeps what a row's paint computes over a whole vector or matrix (its
+    largest |x|, a matrix's summary) until the values or grads change (`clear`).
+    """
 
     def __init__(
         self,
@@ -71,6 +75,24 @@ class Look:
         self.state = state  # DONE, RUNNING or PENDING
         self.current = current
         self.label_width = label_width
+        self.cache: dict[tuple, object] = {}
+
+    def clear(self) -> None:
+        """The values or grads changed (a move)."""
+        self.cache.clear()
+
+    def limit(self, box: VectorBox, row: int, *, grads: bool) -> float:
+        """The largest |x| (values known, or grads) of a box's row: what its bars are against."""
+        key = (box.key, row, grads)
+        found = self.cache.get(key)
+        if found is None:
+            members = box.rows[row]
+            if grads:
+                numbers = [m.grad for m in members]
+            else:
+                numbers = [m.data for m in members if self.value_known(m)]
+            found = self.cache[key] = max(map(abs, numbers), default=0.0)
+        return found  # type: ignore[return-value]
 
 
 def label_width(view: VectorView, width: int) -> int:
@@ -177,11 +199,11 @@ def _box_pieces(row: PanelRow, look: Look) -> list[Piece]:
         return out + _matrix_pieces(box, look)
     members = box.rows[part.row][part.start : part.stop]
     if part.what in ("both", "values"):
-        out += _strip("v", members, look, grads=False)
+        out += _strip("v", members, look, look.limit(box, part.row, grads=False), grads=False)
     if part.what == "both":
         out.append(("  ", ""))
     if part.what in ("both", "grads"):
-        out += _strip("g", members, look, grads=True)
+        out += _strip("g", members, look, look.limit(box, part.row, grads=True), grads=True)
     return out + (_note(box) if first and len(box.rows) == 1 else [])
 
 
@@ -189,11 +211,9 @@ def _note(box: VectorBox) -> list[Piece]:
     return [(f"  {box.note}", "muted")] if box.note else []
 
 
-def _strip(tag: str, members: list[Value], look: Look, *, grads: bool) -> list[Piece]:
-    """`v ▂█▄▁▃ 0.51`: a bar per member, and the largest |x| the bars are drawn against."""
-    known = [m for m in members if look.value_known(m)] if not grads else members
-    numbers = [m.grad if grads else m.data for m in known]
-    limit = max((abs(x) for x in numbers), default=0.0)
+def _strip(tag: str, members: list[Value], look: Look, limit: float, *, grads: bool) -> list[Piece]:
+    """`v ▂█▄▁▃ 0.51`: a bar per member, and the largest |x| (of the whole row) they are
+    drawn against."""
     out: list[Piece] = [(tag + " ", "muted")]
     for m in members:
         out.append(_bar(m, look, limit, grads=grads))
@@ -223,6 +243,14 @@ def _amount(limit: float) -> str:
 
 
 def _matrix_pieces(box: VectorBox, look: Look) -> list[Piece]:
+    key = ("matrix", box.key)
+    found = look.cache.get(key)
+    if found is None:
+        found = look.cache[key] = _matrix_summary(box, look)
+    return found  # type: ignore[return-value]
+
+
+def _matrix_summary(box: VectorBox, look: Look) -> list[Piece]:
     members = box.members
     out: list[Piece] = [(f"{len(box.rows)}×{box.width}", "muted")]
     values = max(abs(m.data) for m in members)
