@@ -275,15 +275,28 @@ class BackwardPass(Walk):
 
     def run_to(self, position: int) -> int:
         """As `Walk.run_to` (the same writes, in the same order), in one tight loop: a
-        vector step processes up to tens of thousands of nodes."""
+        vector step processes up to tens of thousands of nodes. Leaves pass nothing on;
+        a node of two inputs (`+`, `*`: most) is unrolled."""
         target, start = min(position, len(self.order)), self.position
         if target <= start:
             return 0
         move = _Move(start)
-        touch, keep = move.touched.append, move.old_grads.append
+        touch, touch_both, keep = move.touched.append, move.touched.extend, move.old_grads.append
         for node in self.order[start:target]:
+            children = node._children
+            if not children:
+                continue
             grad = node.grad
-            for child, local_grad in zip(node._children, node._local_grads, strict=True):
+            if len(children) == 2:
+                a, b = children  # (the same node twice for x * x: two writes, as below)
+                local_a, local_b = node._local_grads
+                touch_both(children)
+                keep(a.grad)
+                a.grad += local_a * grad
+                keep(b.grad)
+                b.grad += local_b * grad
+                continue
+            for child, local_grad in zip(children, node._local_grads, strict=True):
                 touch(child)
                 keep(child.grad)
                 child.grad += local_grad * grad

@@ -162,6 +162,8 @@ def test_the_walks_tight_run_to_makes_the_generic_ones_writes(phase: str) -> Non
     tight, generic = small_session(), small_session()
     for session in (tight, generic):
         session.move(phase)
+    squares = [n for n in tight.nodes if len(n._children) == 2 and n._children[0] is n._children[1]]
+    assert squares  # (rmsnorm's x * x: one input, two writes)
     stops = [1, 7, 7, 300, 1200, len(tight.walk.order) + 5]
     for stop in stops:
         moved = tight.walk.run_to(stop)

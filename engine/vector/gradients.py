@@ -89,8 +89,11 @@ def chain_rule_sums(op: VectorOp, walk: BackwardPass) -> Sums:
         if steps[k] >= position:
             break  # (the rest have not propagated yet)
         consumer = nodes[k]
+        children = consumer._children
+        if len(children) == 2 and children[0].id >= start and children[1].id >= start:
+            continue  # (most: both inputs inside the op, such as a sum's running total)
         grad = consumer.grad
-        for child, local in zip(consumer._children, consumer._local_grads, strict=True):
+        for child, local in zip(children, consumer._local_grads, strict=True):
             i = child.id
             if i < start:
                 sums[i] = sums[i] + local * grad if i in sums else local * grad
