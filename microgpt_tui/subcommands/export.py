@@ -25,7 +25,7 @@ from engine.export import (
     export_frames,
     resolve_format,
 )
-from engine.session import DebugSession
+from engine.session import DebugSession, resolve_position
 from engine.workspace import open_workspace
 from microgpt_tui.subcommands.options import (
     add_doc_options,
@@ -35,6 +35,7 @@ from microgpt_tui.subcommands.options import (
     positive_int,
     seconds_up_to,
 )
+from microgpt_tui.subcommands.tracing import announced
 
 DEFAULT_DEPTH = 2  # levels of inputs around --node
 MAX_TIMEOUT = 3600.0  # seconds: dot lays out 3,000 nodes in ~30 s; an hour is ample
@@ -126,9 +127,10 @@ def _export(args: argparse.Namespace) -> int:
     selection = selection_from_args(args)
 
     ws = open_workspace(**model_options(args))
-    session = DebugSession(
-        ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
-    )
+    tokens = ws.tokenizer.encode(args.doc)
+    pos = None if args.pos is None else resolve_position(ws.model, tokens, args.pos)
+    with announced(ws.model, tokens, pos):
+        session = DebugSession(ws.model, ws.tokenizer, args.doc, pos, whole_document=pos is None)
     if args.frames is not None:
         return _write_frames(args, session, selection, fmt)
     session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them

@@ -15,6 +15,7 @@ from engine.report import grads_report, report_json
 from engine.session import resolve_position
 from engine.workspace import open_workspace
 from microgpt_tui.subcommands.options import add_doc_options, add_model_options, model_options
+from microgpt_tui.subcommands.tracing import announced
 
 TOP = 10  # the largest gradients listed by name
 
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     ws = open_workspace(**model_options(args))
     tokens = ws.tokenizer.encode(args.doc)
     pos = None if args.pos is None else resolve_position(ws.model, tokens, args.pos)
-    capture = capture_loss(ws.model, tokens, pos)
+    with announced(ws.model, tokens, pos):
+        capture = capture_loss(ws.model, tokens, pos)
     capture.backward()
     # The capture's own parameter nodes hold the grads.
     report = grads_report(
