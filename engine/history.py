@@ -21,7 +21,8 @@ at its step: `first_step + len(loss) == train["step"]`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +100,28 @@ def moving_average(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
+_LABEL = re.compile(r"\s*([\w.]+)\[(\d+)\]\[(\d+)\]\s*")  # wte[4][0]
+
+
+def parameter_index(state_dict: Mapping[str, Sequence[Sequence]], label: str) -> int:
+    """Where parameter `label` (`wte[4][0]`) is in a snapshot: its index in `GPT.params`,
+    the matrices' rows one after another; InputError if the model has no such parameter."""
+    m = _LABEL.fullmatch(label)
+    if m is None or m.group(1) not in state_dict:
+        raise InputError(f"no parameter {label!r}: expected MATRIX[ROW][COL], e.g. wte[4][0]")
+    name, row, col = m.group(1), int(m.group(2)), int(m.group(3))
+    offset = 0
+    for other, matrix in state_dict.items():
+        if other == name:
+            if row >= len(matrix) or col >= len(matrix[0]):
+                raise InputError(
+                    f"no parameter {label!r}: {name} is {len(matrix)}×{len(matrix[0])}"
+                )
+            return offset + row * len(matrix[0]) + col
+        offset += len(matrix) * len(matrix[0])
+    raise AssertionError("unreachable")  # (the name is in the state_dict)
+
+
 # --- reading, validated -------------------------------------------------------------------
 
 
@@ -149,10 +172,10 @@ def _read_snapshots(obj: Any, history: History, n_params: int) -> None:
             raise InputError(
                 f"its snapshot at step {step} has {len(row)} values for {n_params} parameters"
             )
-        try:
-            history.snapshot(step, row)
-        except ValueError:
-            raise InputError("its snapshot steps are not increasing") from None
+        if history.snapshot_steps and step <= history.snapshot_steps[-1]:
+            raise InputError("its snapshot steps are not increasing")
+        history.snapshot_steps.append(step)
+        history.snapshot_values.append(row)
 
 
 def _count(x: Any, what: str, *, positive: bool = False) -> int:
@@ -165,6 +188,8 @@ def _count(x: Any, what: str, *, positive: bool = False) -> int:
 def _floats(obj: Any, what: str) -> list[float]:
     if not isinstance(obj, list):
         raise InputError(f"its {what} is not a list of numbers")
+    if all(type(x) is float for x in obj) and all(map(math.isfinite, obj)):
+        return obj  # the common case, quickly (a snapshot has thousands)
     out = []
     for x in obj:
         if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
