@@ -116,20 +116,19 @@ def split_lines(split: GradSplit) -> list[Line]:
         lines.append(
             [
                 (f"  {key:<24} ", ""),
-                (f"{'█' * cells:<{BAR}}", "minus" if share.value < 0 else "plus"),
+                (" " * cells, "minus" if share.value < 0 else "plus"),  # a bar, as a background
+                (" " * (BAR - cells), ""),
                 (f" {share.value:+.6e}", _sign(share.value)),
                 (terms, "muted"),
             ]
         )
-    exact = "exactly" if split.same_order_as_backward else "up to rounding"
-    lines.append(
-        [
-            (f"  {'sum of the shares':<24} {'':<{BAR}} {split.total:+.6e}", ""),
-            (f"  remainder {split.remainder:+.3g}", "accent"),
-            (f" ({split.remainder_ulps:.3g} ulp)" if split.remainder else "", "muted"),
-            (f"  = the grad {exact}", "muted"),
-        ]
-    )
+    lines.append([(f"  {'sum of the shares':<24} {'':<{BAR}} {split.total:+.6e}", "")])
+    if split.same_order_as_backward:
+        how = "the same additions backward() made: the grad exactly"
+    else:
+        how = "float addition is not associative: the rest is rounding"
+    ulps = f" ({split.remainder_ulps:.3g} ulp)" if split.remainder else ""
+    lines.append([(f"  remainder {split.remainder:+.3g}{ulps}", "accent"), (f"  {how}", "muted")])
     return lines
 
 
@@ -160,7 +159,7 @@ def path_lines(paths: list[GradPath], count: int, grad: float) -> list[Line]:
     lines = [
         _title(
             f"top {len(paths)} of {many} path{'s' * (count != 1)} from the loss",
-            "ranked by |product of local gradients × upstream|; marked in the graph panel",
+            "by |product of local gradients × upstream|; ①②③ in the graph",
         )
     ]
     if not paths:

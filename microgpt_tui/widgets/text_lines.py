@@ -37,8 +37,8 @@ class TextLines(LineView, can_focus=True):
         & > .text-lines--accent { color: $text-accent; }
         & > .text-lines--positive { color: $text-success; text-style: bold; }
         & > .text-lines--negative { color: $text-error; text-style: bold; }
-        & > .text-lines--plus { color: $text-success; }
-        & > .text-lines--minus { color: $text-error; }
+        & > .text-lines--plus { background: $success-muted; }
+        & > .text-lines--minus { background: $error-muted; }
         & > .text-lines--warning { color: $text-warning; text-style: bold; }
         & > .text-lines--path { color: $text-warning; }
     }

@@ -110,8 +110,7 @@ class TrainingView(Vertical):
         plt.plot(steps, moving_average(loss, window), label=f"mean of {window}", marker="braille")
         at = self.at_step if self.at_step is not None else history.last_step
         plt.vline(at)
-        plt.xlabel("step")
-        plt.title(f"loss per step; the model is at step {at}")
+        plt.xlabel("step (the line: where the model is)")
         summary.update(
             f"The model is at step {at}. Loss {loss[0]:.4f} at step {history.first_step + 1} → "
             f"{loss[-1]:.4f} at step {history.last_step}; mean of the last {window}: "
@@ -153,5 +152,4 @@ class TrainingView(Vertical):
         plot.display = True
         plt.plot(steps, values, label=label, marker="braille")
         plt.xlabel("step")
-        plt.title(f"{label}'s value over training")
         plot.refresh()
