@@ -125,8 +125,10 @@ def split_lines(split: GradSplit) -> list[Line]:
     lines.append([(f"  {'sum of the shares':<24} {'':<{BAR}} {split.total:+.6e}", "")])
     if split.same_order_as_backward:
         how = "the same additions backward() made: the grad exactly"
+    elif split.remainder == 0:
+        how = "added in another order than backward(), and still the grad exactly"
     else:
-        how = "float addition is not associative: the rest is rounding"
+        how = "added in another order than backward(): float addition is not associative"
     ulps = f" ({split.remainder_ulps:.3g} ulp)" if split.remainder else ""
     lines.append([(f"  remainder {split.remainder:+.3g}{ulps}", "accent"), (f"  {how}", "muted")])
     return lines
