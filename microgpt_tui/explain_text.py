@@ -152,7 +152,7 @@ def _share_of(product: float, grad: float) -> str:
     ratio = product / grad
     if abs(ratio) <= 1:
         return f"  ({ratio:.1%} of the grad)"
-    return f"  ({ratio:.3g}× the grad: the other paths cancel most of it)"
+    return f"  ({ratio:.3g}× the grad: other paths cancel part of it)"
 
 
 def path_lines(paths: list[GradPath], count: int, grad: float) -> list[Line]:
