@@ -20,7 +20,8 @@ from engine.explain.nudge import GradCheck
 from engine.explain.paths import GradPath
 from engine.explain.shares import BY_POSITION, SEED, GradSplit
 from microgpt_tui.display import node_name, num
-from microgpt_tui.widgets.text_lines import Line
+
+Line = list[tuple[str, str]]  # (text, style) pieces: what `widgets.text_lines.TextLines` shows
 
 BAR = 16  # the widest share bar, in cells
 RANKS = "①②③④⑤⑥⑦⑧⑨"

@@ -3,7 +3,9 @@
 - `export-head.svg` / `.png`: head 1 of layer 0 for `emma` at position 3, as
   `microgpt-tui export --doc emma --pos 3 --scope pos3.layer0.attn.head1` draws it;
 - `export-overview.svg` / `.png`: that token's whole forward pass, one box per
-  scope (`--overview`).
+  scope (`--overview`);
+- `export-paths.svg` / `.png`: the 3 routes carrying most of `wte[4][0]`'s
+  gradient in `emma`'s document loss (`--doc emma --paths-to 'wte[4][0]' --top 3`).
 
 The screenshots script calls `make_exports(outdir)`; on its own:
 
@@ -18,6 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from engine.explain.final_grads import FinalGrads  # noqa: E402
+from engine.explain.route_digraph import export_routes  # noqa: E402
+from engine.explain.routes import routes  # noqa: E402
 from engine.export import Selection, export  # noqa: E402
 from engine.session import DebugSession  # noqa: E402
 from engine.workspace import Workspace, open_workspace  # noqa: E402
@@ -47,6 +52,13 @@ def make_exports(outdir: Path, workspace: Workspace | None = None) -> list[Path]
             done = export(session, selection, outdir / f"{stem}.{fmt}", fmt, title=title)
             print(f"wrote {done.path} ({done.summary()}, {done.seconds:.2f} s)")
             written.append(done.path)
+    whole = DebugSession(ws.model, ws.tokenizer, DOC, whole_document=True)
+    grads = FinalGrads(whole.capture, whole.consumers)
+    found = routes(grads, whole.parameter("wte[4][0]"), 3)
+    for fmt in ("svg", "png"):
+        done = export_routes(found, grads.values, outdir / f"export-paths.{fmt}", fmt)
+        print(f"wrote {done.path} ({done.summary()}, {done.seconds:.2f} s)")
+        written.append(done.path)
     return written
 
 

@@ -10,7 +10,9 @@ from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.explain.final_grads import FinalGrads
 from engine.explain.paths import top_paths
-from engine.explain.routes import routes, target_node
+from engine.explain.route_digraph import route_digraph
+from engine.explain.routes import condensed, routes, target_node
+from engine.export import fmt4
 from engine.session import DebugSession
 
 SMALL = GPTConfig(n_embd=8, n_head=2, block_size=8)
@@ -55,3 +57,39 @@ def test_a_node_is_named_by_id_or_parameter(session) -> None:
         target_node(session, str(len(session.nodes)))
     with pytest.raises(InputError, match="give a node id or a parameter"):
         target_node(session, "wte[25][0]")  # 'z': not in this document
+
+
+def test_condensed_routes_keep_every_product_and_drop_only_straight_sums(session) -> None:
+    grads = FinalGrads(session.capture)
+    found = routes(grads, session.parameter("wte[4][1]"), 3)
+    kept, edges = condensed(found)
+    kept_ids = {v.id for v in kept}
+    assert len(kept) < len(found.nodes)  # sum() makes long runs of sums
+    assert found.target.id in kept_ids and session.root.id in kept_ids
+    dropped = [v for v in found.nodes if v.id not in kept_ids]
+    assert dropped and all(v.op == "+" for v in dropped)
+    assert sum(e.sums for e in edges) >= len(dropped)
+    # along each route, the drawn edges multiply (from the loss down) to its product, exactly
+    by_ends = {(e.node.id, e.consumer.id): e for e in edges}
+    for rank, path in enumerate(found.paths, 1):
+        on = [s.node for s in path.steps if s.node.id in kept_ids]
+        product = path.upstream
+        for above, below in zip(on, on[1:]):
+            edge = by_ends[(below.id, above.id)]
+            assert rank in edge.ranks
+            product = product * edge.local_grad
+        assert product == path.product
+
+
+def test_the_routes_digraph_has_a_legend_line_per_route_and_the_target_lit(session) -> None:
+    grads = FinalGrads(session.capture)
+    target = session.parameter("wte[4][1]")
+    found = routes(grads, target, 2)
+    source = route_digraph(found, grads.values, "dark").source
+    assert "The 2 routes carrying most of wte[4][1]" in source
+    for rank, path in enumerate(found.paths, 1):
+        assert f"{'①②'[rank - 1]} {fmt4(path.product)}" in source
+    assert f"n{target.id} [label=" in source and "penwidth=3" in source
+    kept, edges = condensed(found)
+    assert source.count(" -> ") == len(edges)
+    assert sum(f"\tn{v.id} [label=" in source for v in kept) == len(kept)

@@ -75,6 +75,54 @@ def routes(grads: FinalGrads, target: Value, k: int = 3) -> Routes:
     )
 
 
+@dataclass(frozen=True)
+class DrawnEdge:
+    """An edge of the condensed routes: from `node` up to `consumer`, maybe through sums."""
+
+    node: Value  # nearer the target
+    consumer: Value  # nearer the loss
+    local_grad: float  # the product of the local gradients along it (sums pass 1 on)
+    sums: int  # `+` nodes passed through without being drawn
+    ranks: tuple[int, ...]
+
+
+def condensed(found: Routes) -> tuple[list[Value], list[DrawnEdge]]:
+    """The routes with their runs of sums taken out, for a slide.
+
+    A `+` node passes its gradient on unchanged (local gradient 1): where a route
+    runs straight through one (one edge in, one out, the same routes on both),
+    it is left out and the edge says how many sums it went through, so a
+    60-node route through `sum()`'s additions reads as a dozen steps. The products
+    are unchanged: a sum's local gradient is exactly 1. The start, the target and
+    every node where routes meet or part are kept.
+    """
+    downs: dict[int, list[DrawnEdge]] = {}  # by node id: the edges from its inputs up into it
+    ups: dict[int, list[DrawnEdge]] = {}  # by node id: the edges from it up to its consumers
+    for e in found.edges:
+        edge = DrawnEdge(e.node, e.consumer, e.local_grad, 0, e.ranks)
+        downs.setdefault(e.consumer.id, []).append(edge)
+        ups.setdefault(e.node.id, []).append(edge)
+    ends = {found.target.id} | ({found.paths[0].steps[0].node.id} if found.paths else set())
+    kept: list[Value] = []
+    for v in found.nodes:  # in creation order: a node's inputs are settled before it
+        if v.id in ends or v.op != "+" or len(ups.get(v.id, ())) != 1:
+            kept.append(v)
+            continue
+        if len(downs.get(v.id, ())) != 1:
+            kept.append(v)
+            continue
+        (up,), (down,) = ups[v.id], downs[v.id]
+        if up.ranks != down.ranks or down.local_grad != 1:
+            kept.append(v)
+            continue
+        local = up.local_grad * down.local_grad  # (× 1: exactly up's)
+        merged = DrawnEdge(down.node, up.consumer, local, up.sums + down.sums + 1, up.ranks)
+        downs[up.consumer.id] = [merged if e is up else e for e in downs[up.consumer.id]]
+        ups[down.node.id] = [merged if e is down else e for e in ups[down.node.id]]
+    edges = [e for v in kept for e in downs.get(v.id, [])]
+    return kept, edges
+
+
 def target_node(session: DebugSession, text: str) -> Value:
     """The node `text` names in `session`: an id (`1234`, `#1234`) or a parameter's name."""
     shown = text.strip()
