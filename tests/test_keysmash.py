@@ -78,6 +78,7 @@ async def settle(pilot) -> None:
         await pilot.pause()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_keys_and_clicks_never_raise(seed: int, tmp_path: Path) -> None:
     data = tmp_path / "names.txt"
