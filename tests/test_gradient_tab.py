@@ -83,6 +83,7 @@ async def test_the_gradient_tab_shows_the_engines_answers_and_marks_the_paths(sm
         assert graph.path_target == p.id
         assert set(graph.marks) == {i for path in paths for i in path.node_ids}
         assert graph.marks[paths[0].node_ids[1]].startswith("①")
+        assert graph.border_title == f"graph · ①… the top paths to #{p.id}"
 
 
 async def test_the_tab_follows_the_cursor_when_nothing_is_inspected(small) -> None:

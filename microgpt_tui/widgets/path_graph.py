@@ -39,6 +39,8 @@ class PathGraphView(GraphView):
             for node_id in path:
                 marks[node_id] = marks.get(node_id, "") + rank_mark(rank)
         self.marks = marks
+        if paths:  # the title says whose paths the marks are
+            self.border_title = f"graph · {rank_mark(1)}… the top paths to #{target_id}"
         if paths and self.centre_id == target_id:
             self.open_along(paths[0])
             centre = next(i for i, r in enumerate(self.rows) if r.kind == "node" and r.depth == 0)
@@ -47,6 +49,7 @@ class PathGraphView(GraphView):
 
     def clear_paths(self) -> None:
         self.path_target, self.marks = -1, {}
+        self.border_title = "graph"
         self.refresh()
 
     def open_along(self, path: list[int]) -> None:
