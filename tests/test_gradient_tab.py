@@ -148,6 +148,45 @@ async def test_a_check_by_nudging_never_blocks_keys(small, monkeypatch) -> None:
         assert f"relative error {check.rel_error:.2e}" in view.text and "h = 1e-08" in view.text
 
 
+async def test_steps_taken_while_explaining_ask_only_for_the_last_node(small, monkeypatch) -> None:
+    # GIVEN explanations that take as long as the test wants
+    from microgpt_tui.widgets import gradient_view
+
+    release, asked = threading.Event(), []
+    real = gradient_view.explain_node
+
+    def slow_explain(inspector, node, k=3):
+        asked.append(node.id)
+        release.wait(10)
+        return real(inspector, node, k)
+
+    monkeypatch.setattr(gradient_view, "explain_node", slow_explain)
+    app = DebuggerApp(small, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_moves(pilot)
+        await pilot.press("4")  # the cursor's node: explained, held
+        # WHEN five steps are taken while it is held
+        for _ in range(5):
+            await pilot.press("s")
+            await settle_moves(pilot)
+        view = app.screen.query_one(GradientView)
+        assert "… computing" in view.text and len(asked) == 1
+        release.set()
+        await settle(pilot)
+        # THEN only the first and the last node were explained, and the last is shown
+        last = app.session.cursor_node()
+        assert asked == [asked[0], last.id] and asked[0] != last.id
+        assert view.node is last and view.explained.node is last
+
+
+async def settle_moves(pilot) -> None:
+    """The moves done and painted (workers may still run)."""
+    for _ in range(200):
+        await pilot.pause()
+        if not pilot.app.busy:
+            break
+
+
 async def test_a_check_belongs_to_its_node(small) -> None:
     app = DebuggerApp(small, cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:

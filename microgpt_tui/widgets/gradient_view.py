@@ -8,7 +8,9 @@ a second or more), so no key ever waits for it: the view says "computing" until
 the answer arrives, and a check shows its progress as it replays.
 
 A check belongs to its node: it goes on while the user steps elsewhere, and its
-result is shown whenever that node is shown again (in this session).
+result is shown whenever that node is shown again (in this session). One
+explanation is computed at a time: steps taken meanwhile (a held key) ask only
+for the node shown last, once the running one is done, so work never piles up.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ class GradientView(TextLines):
     @dataclass
     class _Done(Message):
         session: DebugSession
-        explained: Explained
+        node: Value
+        explained: Explained | None  # None: it failed (see error)
+        error: str = ""
 
     @dataclass
     class _Checked(Message):
@@ -101,7 +105,10 @@ class GradientView(TextLines):
         self.explained: Explained | None = None
         self.checks: dict[int, GradCheck | str] = {}  # by node id: a result, or why it failed
         self.checking: tuple[int, float] | None = None  # (node id, fraction done) of a check
+        self.error = ""  # why the shown node could not be explained
         self._inspector: GradInspector | None = None
+        self._explaining = False  # a worker is explaining a node
+        self._wanted: tuple[DebugSession, Value] | None = None  # asked for meanwhile
 
     # -- what the screen calls ---------------------------------------------------------------
 
@@ -114,9 +121,14 @@ class GradientView(TextLines):
         if node is self.node and self.explained is not None:
             self.paint()
             return
-        self.node, self.explained = node, None
+        self.node, self.explained, self.error = node, None, ""
         self.paint(to_top=True)
-        if node is not None:
+        if node is None:
+            return
+        if self._explaining:
+            self._wanted = (session, node)  # after the running one
+        else:
+            self._explaining = True
             self._explain(session, self.inspector, node)
 
     @property
@@ -136,9 +148,12 @@ class GradientView(TextLines):
 
     # -- workers -------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="explain")
+    @work(thread=True, group="explain")
     def _explain(self, session: DebugSession, inspector: GradInspector, node: Value) -> None:
-        self.post_message(self._Done(session, explain_node(inspector, node)))
+        try:
+            self.post_message(self._Done(session, node, explain_node(inspector, node)))
+        except InputError as error:  # (e.g. a graph whose ops cannot be read)
+            self.post_message(self._Done(session, node, None, str(error)))
 
     @work(thread=True, exclusive=True, group="nudge")
     def _check(self, session: DebugSession, inspector: GradInspector, node: Value) -> None:
@@ -164,9 +179,18 @@ class GradientView(TextLines):
 
     @on(_Done)
     def _on_done(self, message: _Done) -> None:
+        self._explaining = False
+        wanted, self._wanted = self._wanted, None
+        if wanted is not None and wanted[0] is self.session and wanted[1] is self.node:
+            self._explaining = True
+            self._explain(wanted[0], self.inspector, wanted[1])
         explained = message.explained
-        if message.session is not self.session or explained.node is not self.node:
+        if message.session is not self.session or message.node is not self.node:
             return  # an answer for a node no longer shown
+        if explained is None:
+            self.error = message.error
+            self.paint()
+            return
         self.explained = explained
         self.paint()
         paths = [path.node_ids for path in explained.paths]
@@ -209,6 +233,8 @@ class GradientView(TextLines):
         lines.append([])
         lines += self._check_section(node)
         if explained is None:
+            if self.error:
+                lines += [[], [("could not explain it: " + self.error, "negative")]]
             return lines
         width = self.scrollable_content_region.width or 80
         for section in (
