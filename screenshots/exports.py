@@ -28,9 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from engine.explain.final_grads import FinalGrads  # noqa: E402
-from engine.explain.route_digraph import export_routes  # noqa: E402
 from engine.explain.routes import routes  # noqa: E402
-from engine.export import Selection, export, vector_view  # noqa: E402
+from engine.export import Selection, export, export_routes, vector_view  # noqa: E402
 from engine.export.slide import png_size, svg_metrics  # noqa: E402
 from engine.session import DebugSession  # noqa: E402
 from engine.workspace import Workspace, open_workspace  # noqa: E402

@@ -10,9 +10,9 @@ from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.explain.final_grads import FinalGrads
 from engine.explain.paths import top_paths
-from engine.explain.route_digraph import route_digraph
 from engine.explain.routes import condensed, routes, target_node
 from engine.export import fmt4
+from engine.export.routes import route_digraph
 from engine.session import DebugSession
 
 SMALL = GPTConfig(n_embd=8, n_head=2, block_size=8)

@@ -5,12 +5,11 @@ condensed, drawn left to right from the node to the loss: each node with its
 value and final grad, each edge with its local gradient (∂) and the routes that
 take it (①②③, in the route's colour), the node itself highlighted, and above it
 all a legend with each route's product and its share of the grad. The themes,
-the number format and the rendering are the exports' own (`engine.export`).
+the number format, the labels and the rendering are the other exports' own.
 """
 
 from __future__ import annotations
 
-import html
 import os
 import time
 from pathlib import Path
@@ -18,26 +17,14 @@ from pathlib import Path
 import graphviz
 
 from engine.explain.routes import DrawnEdge, Routes, condensed
-from engine.export import (
-    DEFAULT_TIMEOUT,
-    THEME_STYLES,
-    Exported,
-    dot_binary,
-    fmt4,
-    render_source,
-    resolve_format,
-)
+from engine.export.exported import Exported
+from engine.export.render import DEFAULT_TIMEOUT, dot_binary, render_source, resolve_format
+from engine.export.style import FONT, OP_SYMBOLS, Theme, esc, fmt4, html_label, theme_style
 from engine.fs import check_writable
 from engine.value import Value
 
-FONT = "Helvetica"
 RANKS = "①②③④⑤⑥⑦⑧⑨"
 ROUTE_COLOURS = ("#d1242f", "#bc4c00", "#0969da", "#8250df", "#1a7f37")
-OP_SYMBOLS = {"+": "+", "*": "×", "**": "pow", "log": "log", "exp": "exp", "relu": "relu"}
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def rank_text(ranks: tuple[int, ...]) -> str:
@@ -48,7 +35,7 @@ def route_digraph(
     found: Routes, grads: list[float], theme: str = "light", title: str | None = None
 ) -> graphviz.Digraph:
     """The condensed routes as a `graphviz.Digraph` (`grads`: final grads by node id)."""
-    t = THEME_STYLES[theme]
+    t = theme_style(theme)
     nodes, edges = condensed(found)
     name = found.target.label or f"#{found.target.id}"
     g = graphviz.Digraph(name=f"paths-to-{name}")
@@ -63,13 +50,13 @@ def route_digraph(
     return g
 
 
-def _legend(found: Routes, t, name: str, title: str | None) -> str:
+def _legend(found: Routes, t: Theme, name: str, title: str | None) -> str:
     many = f"{found.count:,}" if found.count < 10**15 else f"{found.count:.3e}"
     head = title or f"The {len(found.paths)} routes carrying most of {name}'s gradient"
     rows = [
-        f'<font point-size="22"><b>{_esc(head)}</b></font>',
-        f'<font point-size="15" color="{t.faint}">∇ {_esc(fmt4(found.grad))}, the sum over '
-        f"all {_esc(many)} paths from the loss; each route carries the product of the "
+        f'<font point-size="22"><b>{esc(head)}</b></font>',
+        f'<font point-size="15" color="{t.faint}">∇ {esc(fmt4(found.grad))}, the sum over '
+        f"all {esc(many)} paths from the loss; each route carries the product of the "
         "local gradients ∂ along it</font>",
     ]
     for rank, path in enumerate(found.paths, 1):
@@ -77,15 +64,15 @@ def _legend(found: Routes, t, name: str, title: str | None) -> str:
         share = f" ({path.product / found.grad:.3g}× the grad)" if found.grad else ""
         rows.append(
             f'<font point-size="16" color="{colour}">{rank_text((rank,))} '
-            f"{_esc(fmt4(path.product))}{_esc(share)}, {len(path.steps)} nodes</font>"
+            f"{esc(fmt4(path.product))}{esc(share)}, {len(path.steps)} nodes</font>"
         )
-    return "<" + "<br/>".join(rows) + "<br/> >"
+    return html_label("<br/>".join(rows) + "<br/> ")
 
 
-def _node(g: graphviz.Digraph, node: Value, grad: float, t, *, lit: bool) -> None:
-    grad_line = f'<font point-size="12" color="{t.grad}">∇ {_esc(fmt4(grad))}</font>'
+def _node(g: graphviz.Digraph, node: Value, grad: float, t: Theme, *, lit: bool) -> None:
+    grad_line = f'<font point-size="12" color="{t.grad}">∇ {esc(fmt4(grad))}</font>'
     if node.op == "param":
-        title = f"<b>{_esc(node.label or '#' + str(node.id))}</b>"
+        title = f"<b>{esc(node.label or '#' + str(node.id))}</b>"
         attrs = {
             "shape": "box",
             "style": "filled",
@@ -94,23 +81,23 @@ def _node(g: graphviz.Digraph, node: Value, grad: float, t, *, lit: bool) -> Non
         }
     else:
         symbol = OP_SYMBOLS.get(node.op, node.op)
-        title = f"<b>{_esc(node.label)}</b> {_esc(symbol)}" if node.label else f"<b>{symbol}</b>"
+        title = f"<b>{esc(node.label)}</b> {esc(symbol)}" if node.label else f"<b>{symbol}</b>"
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": t.op_fill}
         attrs["color"] = t.op_line
     if lit:
         attrs.update(fillcolor=t.highlight_fill, color=t.highlight_line, penwidth="3")
-    place = f'<font point-size="11" color="{t.faint}">#{node.id} {_esc(node.scope)}</font>'
-    label = f"<{title}<br/>{_esc(fmt4(node.data))}<br/>{grad_line}<br/>{place}>"
+    place = f'<font point-size="11" color="{t.faint}">#{node.id} {esc(node.scope)}</font>'
+    label = html_label(f"{title}<br/>{esc(fmt4(node.data))}<br/>{grad_line}<br/>{place}")
     g.node(f"n{node.id}", label, tooltip=f"#{node.id} {node.op} {node.scope}", **attrs)
 
 
-def _edge(g: graphviz.Digraph, edge: DrawnEdge, t) -> None:
+def _edge(g: graphviz.Digraph, edge: DrawnEdge, t: Theme) -> None:
     colour = ROUTE_COLOURS[(edge.ranks[0] - 1) % len(ROUTE_COLOURS)]
-    label = f'<font color="{colour}">{rank_text(edge.ranks)}</font> ∂ {_esc(fmt4(edge.local_grad))}'
+    label = f'<font color="{colour}">{rank_text(edge.ranks)}</font> ∂ {esc(fmt4(edge.local_grad))}'
     if edge.sums:  # (an empty <font> is a syntax error to dot)
         plural = "s" * (edge.sums != 1)
         label += f'<br/><font point-size="11" color="{t.faint}">via {edge.sums} sum{plural}</font>'
-    label = f"<{label}>"
+    label = html_label(label)
     width = f"{1 + len(edge.ranks):.1f}"
     g.edge(f"n{edge.node.id}", f"n{edge.consumer.id}", label=label, color=colour, penwidth=width)
 

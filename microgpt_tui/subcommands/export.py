@@ -4,7 +4,7 @@ The graph is the document loss's (or, with `--pos`, one position's loss), after 
 full backward pass, so every node shows its final value and grad; `--frames` draws
 the backward pass instead, one picture per vector step, and `--paths-to NODE --top
 K` the K routes from the loss that carry most of NODE's gradient
-(`engine.explain.route_digraph`). The engine's refusals carry their data; here
+(`engine.export.routes`). The engine's refusals carry their data; here
 their advice is worded in this command's flags. No Textual.
 """
 
@@ -14,7 +14,6 @@ import argparse
 
 from engine.errors import InputError
 from engine.explain.final_grads import FinalGrads
-from engine.explain.route_digraph import export_routes
 from engine.explain.routes import routes, target_node
 from engine.export import (
     DEFAULT_MAX_NODES,
@@ -28,6 +27,7 @@ from engine.export import (
     UnknownFormat,
     export,
     export_frames,
+    export_routes,
     resolve_format,
 )
 from engine.session import DebugSession
