@@ -1,7 +1,7 @@
 """A slide of the routes that carry most of a node's gradient: `export --paths-to NODE --top K`.
 
 The top-k paths from the loss to the node (`engine.explain.routes`), runs of sums
-condensed, drawn left to right from the node to the loss: each node with its
+condensed, drawn bottom to top from the node to the loss: each node with its
 value and final grad, each edge with its local gradient (∂) and the routes that
 take it (①②③, in the route's colour), the node itself highlighted, and above it
 all a legend with each route's product and its share of the grad. The themes,
