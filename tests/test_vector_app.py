@@ -252,3 +252,21 @@ async def test_the_panel_paints_the_grads_as_they_are_after_each_move(app: Debug
         assert "g ·····" not in logits and "g ·····" in before.split("attn_logits")[1]
         await press(pilot, "p")
         assert panel.text == before
+
+
+async def test_picking_an_op_of_an_inner_scope_keeps_the_panel_where_it_is(
+    app: DebuggerApp,
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", "v")
+        panel = app.debugger.query_one(VectorPanel)
+        while panel.scope != "pos4.layer0.attn":  # (the attention block's own ops: W_o…)
+            await press(pilot, "s")
+        panel.focus()
+        at = next(i for i, r in enumerate(panel.rows) if r.kind == OP and r.op.name == "softmax")
+        panel.set_cursor(at)
+        await settle(pilot)
+        inspector = app.debugger.query_one(VectorInspector)
+        assert inspector.op.name == "softmax" and inspector.op.scope.endswith("head0.softmax")
+        assert panel.scope == "pos4.layer0.attn" and panel.cursor == at

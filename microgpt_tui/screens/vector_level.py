@@ -93,7 +93,9 @@ class VectorLevelViews(Screen):
         panel = self.query_one(VectorPanel)
         graph = session.vectors.graph
         scope = controller.selected_scope
-        if not scope or not graph.ops_in(scope):
+        if controller.inspected_op is not None and panel.scope is not None:
+            scope = panel.scope  # (an op picked in the panel: the panel stays where it is)
+        elif not scope or not graph.ops_in(scope):
             shown = op if op is not None else walk_op
             scope = panel_scope(graph, shown) if shown is not None else None
         if scope is not None:

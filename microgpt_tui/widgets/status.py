@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from engine.graph import in_scope
 from engine.session import BACKWARD, DebugSession
 from engine.vector import VECTOR
 from microgpt_tui.display import node_name, num
@@ -49,7 +50,7 @@ def stepping_line(session: DebugSession, inspected: int | None, note: str = "") 
     op = session.vectors.shown_op() if vectors else None
     if op is not None:
         where = op.scope  # (inside the focus: the part below it)
-        if session.focus and where.startswith(session.focus):
+        if session.focus and in_scope(where, session.focus):
             where = where[len(session.focus) + 1 :]
         parts += [" · op ", (op.name, "bold"), (f" in {where}" if where else "", "$text-muted")]
     elif walk.current is None and node is not None:
