@@ -140,7 +140,8 @@ class VectorPanel(ScrollView, can_focus=True):
         session = self.session
         if session is None:
             return
-        if scope != self._scope:
+        moved = scope != self._scope
+        if moved:
             selection = Selection.of_scope(scope, level="vector")
             self.view = vector_view(session, selection, session.vectors.graph)
             self._scope, self.expanded = scope, set()
@@ -148,7 +149,7 @@ class VectorPanel(ScrollView, can_focus=True):
         assert self.view is not None
         self.current = self.view.op_node_of(current)
         self._painting = None
-        if follow and self.current is not None:
+        if (follow or moved) and self.current is not None:
             at = next(i for i, r in enumerate(self.rows) if r.kind == OP and r.op is self.current)
             self.set_cursor(at, announce=False)
             self._scroll_to_show(max(0, at - 2), min(len(self.rows) - 1, at + 3))
