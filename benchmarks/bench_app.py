@@ -74,9 +74,14 @@ async def _settle(pilot) -> None:
     raise RuntimeError("the app never became idle")
 
 
+def _p95(samples: list[float]) -> float:
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+
+
 def _summary(samples: list[float]) -> str:
     samples = sorted(samples)
-    p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+    p95 = _p95(samples)
     ok = "ok" if p95 <= STEP_TARGET else "OVER TARGET"
     return (
         f"p50 {1000 * statistics.median(samples):5.1f} ms  p95 {1000 * p95:5.1f} ms  "
@@ -159,12 +164,17 @@ async def bench(
             if phase == "forward":  # past the parameters, into the computation
                 await pilot.press("o")
                 await _settle(pilot)
-            for key, name in (("s", "step"), ("n", "next")):
-                print(f"  {phase:8} {name:4}  {_summary(await measure(key, steps))}")
+            scalar_steps = await measure("s", steps)
+            print(f"  {phase:8} step  {_summary(scalar_steps)}")
+            print(f"  {phase:8} next  {_summary(await measure('n', steps))}")
             (switch,) = await measure("v", 1)
             print(f"  {phase:8} v     to the vector level: {1000 * switch:.0f} ms")
             vector_steps = await measure("s", steps, moving=True)
-            print(f"  {phase:8} vector step  {_summary(vector_steps)}")
+            ratio = _p95(vector_steps) / _p95(scalar_steps)
+            print(
+                f"  {phase:8} vector step  {_summary(vector_steps)}; "
+                f"{ratio:.1f}× the scalar step's p95 in this run"
+            )
             await pilot.press("v")  # back to scalars
             await _settle(pilot)
         t = time.perf_counter()

@@ -322,10 +322,21 @@ class VectorPanel(ScrollView, can_focus=True):
         style = self.get_component_rich_style
         segments = [
             Segment(text, base + style(f"vector-panel--{kind}") if kind else base)
-            for text, kind in _pieces(self.rows[index], self._look())
+            for text, kind in _merged(_pieces(self.rows[index], self._look()))
         ]
         if index == self.cursor:
             cursor = style("vector-panel--cursor")
             segments = [Segment(text, (s or Style()) + cursor) for text, s, _ in segments]
             return Strip(segments).crop_extend(0, width, base + cursor)
         return Strip(segments).crop_extend(0, width, base)
+
+
+def _merged(pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Neighbouring pieces of one style as one (a strip is a piece per bar)."""
+    merged: list[tuple[str, str]] = []
+    for text, kind in pieces:
+        if merged and merged[-1][1] == kind:
+            merged[-1] = (merged[-1][0] + text, kind)
+        else:
+            merged.append((text, kind))
+    return merged
