@@ -10,13 +10,14 @@ lone scalar (a constant a script made once, an unnamed intermediate).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import chain
+from itertools import chain, compress
 from operator import attrgetter
 
 from engine.value import Value
 from engine.vector.graph import COMPUTED, CONST, PARAM, Operand, Vector, VectorGraph, VectorOp
 
 _children = attrgetter("_children")
+_id = attrgetter("id")
 
 
 class ParamIndex:
@@ -59,9 +60,10 @@ class InputResolver:
     def __call__(self, graph: VectorGraph, op: VectorOp) -> list[Operand]:
         start = op.start
         outside: dict[int, Value] = {}  # in the order the op first reads them
-        for child in chain.from_iterable(map(_children, self.nodes[start : op.stop])):
-            if child.id < start:
-                outside.setdefault(child.id, child)
+        children = list(chain.from_iterable(map(_children, self.nodes[start : op.stop])))
+        # (the test in C: most children are the op's own nodes, an op has up to 66,000)
+        for child in compress(children, map(start.__gt__, map(_id, children))):
+            outside.setdefault(child.id, child)
         where = self.params.where
         read: dict[tuple[str, object], set] = {}  # ("v", vector): positions; ("p", matrix): cells
         vectors: dict[int, Vector] = {}

@@ -6,9 +6,10 @@ so a vector-level stop is a scalar state, and `back` (the walk's) undoes a move
 exactly whatever level made it. `run_to_end` is the same at both levels.
 Switching level moves nothing: no value and no grad changes.
 
-The vector graph and a vector walk per phase are built the first time the
-vector level is switched to (it takes a while on a large graph), on the thread
-that switches: the controller's runner, which switches levels as it makes moves.
+The vector graph, a vector walk per phase and what each op reads (which the
+panels show) are worked out the first time the vector level is switched to (a
+few seconds on a million-node graph), on the thread that switches: the
+controller's runner, which switches levels as it makes moves.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class VectorLevel:
         if level == VECTOR:
             for walk in (self._session.forward, self._session.backward):
                 self.walk_of(walk)
-            self._warm()
+            for op in self.graph.ops:  # what each op reads, for the panels: once, now
+                _ = op.inputs
         changed, self.level = level != self.level, level
         return changed
 
@@ -82,17 +84,7 @@ class VectorLevel:
 
     def move(self, walk: Walk, name: str) -> int:
         """Make `name` (one of VECTOR_MOVES) at vector level; how many nodes it processed."""
-        moved = VECTOR_MOVES[name](self.walk_of(walk))
-        self._warm()
-        return moved
-
-    def _warm(self) -> None:
-        """Work out what the ops of the shown op's scope read (`VectorOp.inputs`, done once
-        per op) now, on the mover's thread, before the panels ask for them."""
-        op = self.shown_op()
-        if op is not None:
-            for near in self.graph.ops_in(op.scope):
-                _ = near.inputs
+        return VECTOR_MOVES[name](self.walk_of(walk))
 
     def walk_of(self, walk: Walk) -> VectorWalk:
         """The vector walk over `walk` (one of the session's walks), made on first use."""

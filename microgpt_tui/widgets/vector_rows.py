@@ -251,15 +251,14 @@ def _matrix_pieces(box: VectorBox, look: Look) -> list[Piece]:
 
 
 def _matrix_summary(box: VectorBox, look: Look) -> list[Piece]:
+    """`16×16  v |x| ≤ 0.55  g |x| ≤ 0.012` (its numbers on demand, →)."""
     members = box.members
     out: list[Piece] = [(f"{len(box.rows)}×{box.width}", "muted")]
-    values = max(abs(m.data) for m in members)
+    values = max(map(abs, [m.data for m in members]))
     out.append((f"  v |x| ≤ {_amount(values)}", "muted"))
     if look.grads:
-        grads = [m.grad for m in members]
-        final = sum(1 for m in members if look.final(m))
-        out.append((f"  g |x| ≤ {_amount(max(abs(g) for g in grads))}", "muted"))
-        out.append((f"  {final}/{len(members)} final" if final < len(members) else "", "muted"))
+        grads = max(map(abs, [m.grad for m in members]))
+        out.append((f"  g |x| ≤ {_amount(grads)}", "muted"))
     return out + _note(box)
 
 
