@@ -116,9 +116,12 @@ def counter_loops(tree: ast.Module) -> Spans:
 
 
 def compile_script(script: Script, display: str) -> types.CodeType:
-    """The script's code, compiled from its tree under its real file name."""
+    """The script's code, compiled from its tree under its real file name.
+
+    `dont_inherit`: not with this module's `from __future__ import annotations`.
+    """
     try:
-        return compile(script.tree, script.path, "exec")
+        return compile(script.tree, script.path, "exec", dont_inherit=True)
     except SyntaxError as e:  # e.g. a `return` outside a function: the compiler, not the parser
         raise InputError(syntax_error_message(display, e)) from None
 
