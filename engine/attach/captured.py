@@ -23,6 +23,7 @@ from engine.attach.convert import (
 )
 from engine.attach.names import ParameterFinder, ScriptParameters, named_values, parameter_nodes
 from engine.attach.recorder import Recorder, Stop
+from engine.attach.textbook import SEED, TextbookRun
 from engine.capture import Capture
 from engine.data import Tokenizer
 from engine.errors import InputError
@@ -68,6 +69,22 @@ def recorded_backward(log: WriteLog, node_of: Callable[[object], object]) -> Rec
         starts = [*log.step_starts, len(targets)] if steps else [len(targets)]
         return RecordedBackward(steps, starts, targets, log.olds, log.news)
     return _recorded_in_part(log, targets, steps)
+
+
+def textbook_backward(run: TextbookRun, graph: Graph, display: str) -> RecordedBackward:
+    """microgpt's backward() over the graph: its steps, its writes derived when replayed.
+
+    Call while the script's objects hold their nodes (`graph.slots`).
+    """
+    steps = list(map(attrgetter("grad"), reversed(run.topo)))
+    after = list(map(attrgetter("grad"), graph.nodes))
+    if not run.seen or set(map(type, steps)) != {Value} or len(steps) != len(graph.nodes):
+        raise RuntimeError("microgpt's backward() reached other nodes than the graph's")
+    _check_numbers(chain(run.before, after), display)
+    root = steps[0]
+    return RecordedBackward.chain_rule(
+        steps, [(root, run.root_grad, SEED)], run.before[::-1], after
+    )
 
 
 def _recorded_in_part(log: WriteLog, nodes: list, steps: list) -> RecordedBackward:
@@ -132,9 +149,12 @@ def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
                 )
         parameters = _parameters(rec, stop, shape, graph)
         _label(graph, stop.namespaces, _is_instance_of(rec.classes))
-        grads = chain(stop.log.olds, stop.log.news, map(attrgetter("grad"), graph.nodes))
-        _check_numbers(grads, rec.display)
-        recorded = recorded_backward(stop.log, attrgetter("grad"))
+        if stop.textbook is not None:
+            recorded = textbook_backward(stop.textbook, graph, rec.display)
+        else:
+            grads = chain(stop.log.olds, stop.log.news, map(attrgetter("grad"), graph.nodes))
+            _check_numbers(grads, rec.display)
+            recorded = recorded_backward(stop.log, attrgetter("grad"))
     finally:
         graph.slots.release()
     tokens, tokenizer, doc = stop.document.resolve()

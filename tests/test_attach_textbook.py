@@ -1,0 +1,188 @@
+"""attach's fast path: microgpt's own backward(), recognised by its code, its writes derived.
+
+When a script's backward() is microgpt's (engine/attach/textbook.py), attach does
+not log each grad write: it keeps `topo` and the grads before the first step, and
+derives the writes when the replay needs them. The derived writes must be the
+very writes the script made. So for each test script on that path, the derived
+record is compared (==, in full: steps, starts, targets, every grad before and
+after) with the record that logging every write through a property gives for the
+same script; and a backward() that differs in any way that matters is not taken
+for microgpt's.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from attach_reference import SCRIPTS
+
+import engine.attach.recorder
+from engine.attach import AttachResult, attach_script
+from engine.attach.textbook import MICROGPT_BACKWARD, is_plain, topo_name
+from engine.errors import InputError
+
+ON_THE_FAST_PATH = [
+    ("microgpt_relu.py", ["3"], 2),
+    ("microgpt_tanh.py", [], 1),
+    ("microgpt_2layer.py", [], 1),
+    ("gpt_value_beside.py", [], 1),
+    ("gpt_accumulate.py", [], 2),  # grads left from the first backward()
+    ("gpt_vectors.py", [], 1),
+    ("gpt_renamed.py", [], 1),
+]
+
+
+def record_of(result: AttachResult) -> tuple:
+    """Everything the recorded backward() holds, nodes by id."""
+    recorded = result.recorded_backward
+    return (
+        [n.id for n in recorded.steps],
+        list(recorded.step_starts),
+        [n.id for n in recorded.targets],
+        list(recorded.olds),
+        list(recorded.news),
+    )
+
+
+def derived(result: AttachResult) -> bool:
+    return result.recorded_backward._writes is None  # not yet read: derived on demand
+
+
+@pytest.mark.parametrize(("name", "args", "backward"), ON_THE_FAST_PATH)
+def test_derived_writes_are_the_logged_writes(name, args, backward, monkeypatch) -> None:
+    # GIVEN the script attached on the fast path, and attached again logging every write
+    fast = attach_script(str(SCRIPTS / name), args, backward=backward)
+    assert derived(fast)
+    monkeypatch.setattr(engine.attach.recorder, "topo_name", lambda function: None)
+    logged = attach_script(str(SCRIPTS / name), args, backward=backward)
+    assert not derived(logged)
+    # THEN the two records are the same, write for write, bit for bit
+    assert record_of(fast) == record_of(logged)
+    assert [u.grad for u in fast.script_nodes] == [u.grad for u in logged.script_nodes]
+    assert fast.grads() == logged.grads()
+
+
+VALUE_CLASS = """\
+import math
+
+
+class Value:
+    __slots__ = ("data", "grad", "_children", "_local_grads")
+
+    def __init__(self, data, children=(), local_grads=()):
+        self.data = data
+        self.grad = 0
+        self._children = children
+        self._local_grads = local_grads
+
+    def __add__(self, other):
+        return Value(self.data + other.data, (self, other), (1, 1))
+
+    def __mul__(self, other):
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def exp(self):
+        return Value(math.exp(self.data), (self,), (math.exp(self.data),))
+
+    def relu(self):
+        return Value(max(0, self.data), (self,), (float(self.data > 0),))
+
+"""
+
+
+def write_script(tmp_path: Path, backward_source: str, prelude: str = "") -> Path:
+    """A small script whose Value class has `backward_source` as its backward()."""
+    indented = "".join(f"    {line}\n" if line else "\n" for line in backward_source.splitlines())
+    script = tmp_path / "train.py"
+    script.write_text(
+        prelude
+        + VALUE_CLASS
+        + indented
+        + "\n\na, b = Value(0.3), Value(-1.7)\n"
+        + "c = a * b + a\n"
+        + "loss = (c * c).relu() + b.exp() + c\n"
+        + "loss.backward()\n"
+    )
+    return script
+
+
+RENAMED = (
+    MICROGPT_BACKWARD.replace("topo", "order")
+    .replace("visited", "seen")
+    .replace("(self):\n", '(me):\n    """Backprop, as microgpt does."""\n')
+    .replace("self", "me")
+    .replace("child, local_grad in", "child, g in")
+    .replace("local_grad * v.grad", "g * v.grad")
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "fast"),
+    [
+        (MICROGPT_BACKWARD, True),
+        (RENAMED, True),  # other names and a docstring: the same code
+        (MICROGPT_BACKWARD.replace("child.grad += ", "child.grad = child.grad + "), False),
+        (MICROGPT_BACKWARD.replace("local_grad * v.grad", "v.grad * local_grad"), False),
+        (MICROGPT_BACKWARD.replace("self.grad = 1", "self.grad = 1.0"), False),
+        (MICROGPT_BACKWARD.replace("reversed(topo)", "topo[::-1]"), False),
+        (MICROGPT_BACKWARD.replace("v._children:", "reversed(v._children):"), False),
+    ],
+    ids=["microgpt", "renamed", "assign", "commuted", "float-seed", "slice", "children-reversed"],
+)
+def test_only_microgpts_backward_is_derived_and_either_way_exact(tmp_path, source, fast) -> None:
+    namespace: dict = {}
+    exec(source, namespace)
+    assert (topo_name(namespace["backward"]) is not None) is fast
+    result = attach_script(str(write_script(tmp_path, source.strip())))
+    assert derived(result) is fast
+    result.replay().run_to_end()
+    assert [n.grad for n in result.capture.nodes] == [u.grad for u in result.script_nodes]
+
+
+def test_a_shadowed_builtin_is_not_microgpts_backward(tmp_path) -> None:
+    # a script whose own `zip` runs the children in reverse: its writes are logged
+    script = write_script(
+        tmp_path,
+        MICROGPT_BACKWARD.strip(),
+        prelude="import builtins\n\n\ndef zip(a, b):\n"
+        "    return reversed(list(builtins.zip(a, b)))\n",
+    )
+    result = attach_script(str(script))
+    assert not derived(result)
+    result.replay().run_to_end()
+    assert [n.grad for n in result.capture.nodes] == [u.grad for u in result.script_nodes]
+
+
+def test_a_class_with_its_own_equality_is_logged(tmp_path) -> None:
+    # equality by data makes `visited` skip equal nodes: only logging shows what it did
+    script = write_script(
+        tmp_path,
+        MICROGPT_BACKWARD.strip()
+        + "\n\ndef __eq__(self, other):\n    return self is other\n\n"
+        + "def __hash__(self):\n    return id(self)",
+    )
+    result = attach_script(str(script))
+    assert not is_plain(type(result.script_nodes[-1])) and not derived(result)
+    result.replay().run_to_end()
+    assert [n.grad for n in result.capture.nodes] == [u.grad for u in result.script_nodes]
+
+
+def test_a_node_attach_cannot_follow_is_refused(tmp_path) -> None:
+    # GIVEN a node of a class that is no value class, its grad a property, in the graph
+    shutil.copy(SCRIPTS / "tiny_autograd.py", tmp_path)
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from tiny_autograd import Value\n"
+        "class Leaf:\n"
+        "    def __init__(self, data):\n"
+        "        self.data, self._g, self._children, self._local_grads = data, 0, (), ()\n"
+        "    grad = property(lambda self: self._g, lambda self, g: setattr(self, '_g', 2 * g))\n"
+        "w = Leaf(0.5)\n"
+        "loss = Value(0.5 * 3.0, (w,), (3.0,)) * Value(2.0)\n"
+        "loss.backward()\n"
+    )
+    # THEN attach says so: it could not replay its writes exactly
+    with pytest.raises(InputError, match="the graph holds a Leaf whose attributes attach cannot"):
+        attach_script(str(script))
