@@ -196,7 +196,7 @@ def test_a_scripts_recorded_backward_steps_op_by_op_too():
     from pathlib import Path
 
     from engine.attach import attach_script
-    from engine.replay import ReplayWalk
+    from engine.recorded_backward import ReplayWalk
 
     script = str(Path(__file__).resolve().parent / "attach_scripts" / "microgpt_relu.py")
     # two captures: each session's walk moves its own nodes' grads

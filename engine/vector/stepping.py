@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.graph import in_scope
-from engine.replay import ReplayWalk
+from engine.recorded_backward import ReplayWalk
 from engine.stepper import BackwardPass, Walk
 from engine.vector.graph import VectorGraph, VectorOp
 
