@@ -186,3 +186,40 @@ def test_a_node_attach_cannot_follow_is_refused(tmp_path) -> None:
     # THEN attach says so: it could not replay its writes exactly
     with pytest.raises(InputError, match="the graph holds a Leaf whose attributes attach cannot"):
         attach_script(str(script))
+
+
+# -- `--grads` without the debugger's graph ----------------------------------------------
+
+REPORTED = [
+    *ON_THE_FAST_PATH,
+    ("gpt_kahn.py", [], 1),  # not microgpt's backward(): the graph is built for the report
+    ("gpt_closures.py", [], 1),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "backward"), REPORTED)
+def test_the_report_without_the_graph_is_the_report_with_it(name, args, backward) -> None:
+    # GIVEN the script attached for --grads (graph=False) and for the debugger
+    light = attach_script(str(SCRIPTS / name), args, backward=backward, graph=False)
+    full = attach_script(str(SCRIPTS / name), args, backward=backward)
+    # THEN both report the same loss, doc, pos, node count and grads, and the same notes
+    assert light.report() == full.report()
+    assert light.notes == full.notes
+    # AND the graph was left unbuilt exactly where the backward() is microgpt's
+    on_fast_path = (name, args, backward) in ON_THE_FAST_PATH
+    assert (light._converted is None) is on_fast_path
+    # AND built when asked for, it is the same graph
+    assert [n.grad for n in light.capture.nodes] == [n.grad for n in full.capture.nodes]
+    assert [n.scope for n in light.capture.nodes] == [n.scope for n in full.capture.nodes]
+    assert light.report() == full.report()
+
+
+def test_a_node_made_without_init_is_placed_by_the_conversion(tmp_path) -> None:
+    # GIVEN a node copied (no __init__: no record) into the graph of microgpt's backward()
+    script = write_script(tmp_path, MICROGPT_BACKWARD.strip(), prelude="import copy\n")
+    script.write_text(script.read_text().replace("c = a * b + a\n", "c = copy.copy(a * b) + a\n"))
+    light = attach_script(str(script), graph=False)
+    full = attach_script(str(script))
+    # THEN the report is the conversion's, which numbers that node too
+    assert light._converted is not None
+    assert light.report() == full.report() and full.report()["nodes"] == 9

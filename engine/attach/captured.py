@@ -21,7 +21,13 @@ from engine.attach.convert import (
     closure_local_grads,
     micrograd_ops,
 )
-from engine.attach.names import ParameterFinder, ScriptParameters, named_values, parameter_nodes
+from engine.attach.names import (
+    Nest,
+    ParameterFinder,
+    ScriptParameters,
+    named_values,
+    parameter_nodes,
+)
 from engine.attach.recorder import Recorder, Stop
 from engine.attach.textbook import SEED, TextbookRun
 from engine.capture import Capture
@@ -179,11 +185,16 @@ def _is_instance_of(classes: tuple[type, ...]) -> Callable[[object], bool]:
     return lambda obj: isinstance(obj, classes)
 
 
-def _parameters(rec: Recorder, stop: Stop, shape: ValueShape, graph: Graph) -> ScriptParameters:
+def find_parameters(rec: Recorder, stop: Stop, shape: ValueShape) -> dict[str, Nest]:
+    """The script's parameters (its own objects) by name, in their shapes."""
     children = shape.children
 
     def is_leaf(obj: object) -> bool:
         return not getattr(obj, children, None)
 
-    found = ParameterFinder(_is_instance_of(rec.classes), is_leaf).find(stop.namespaces)
+    return ParameterFinder(_is_instance_of(rec.classes), is_leaf).find(stop.namespaces)
+
+
+def _parameters(rec: Recorder, stop: Stop, shape: ValueShape, graph: Graph) -> ScriptParameters:
+    found = find_parameters(rec, stop, shape)
     return parameter_nodes(found, graph.engine_of, graph.slots.lend)

@@ -145,7 +145,8 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
     One pass over the records, newest first. A node reached from the root lends each
     child a shell node (in the child's `grad`), filled in when the pass reaches the
     child's record; `_NotInOrder` if the child was filled already (it is not older
-    than its parent: a cycle, or children reassigned). This loop is the hot path of
+    than its parent: a cycle, or children reassigned), or is never filled (it has
+    no record). This loop is the hot path of
     the conversion: `slots.lend` is written out in it.
     """
     children_of = attrgetter(shape.children)
@@ -192,6 +193,8 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
         node.label = None
         nodes.append(node)
         records.append(i)
+    if len(nodes) != len(slots.lent):
+        raise _NotInOrder  # a child with no record (made without `__init__`) was never filled
     records.reverse()  # creation order
     nodes.reverse()
     return nodes, list(map(objs.__getitem__, records)), list(map(ctxs.__getitem__, records))
