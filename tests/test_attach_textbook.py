@@ -12,16 +12,19 @@ for microgpt's.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
-from attach_reference import SCRIPTS
+from attach_reference import SCRIPTS, plain_run, state_dict_grads
 
+import engine.attach.api
 import engine.attach.recorder
 from engine.attach import AttachResult, attach_script
 from engine.attach.textbook import MICROGPT_BACKWARD, is_plain, topo_name
 from engine.errors import InputError
+from microgpt_tui.subcommands.attach import run_attach
 
 ON_THE_FAST_PATH = [
     ("microgpt_relu.py", ["3"], 2),
@@ -223,3 +226,21 @@ def test_a_node_made_without_init_is_placed_by_the_conversion(tmp_path) -> None:
     # THEN the report is the conversion's, which numbers that node too
     assert light._converted is not None
     assert light.report() == full.report() and full.report()["nodes"] == 9
+
+
+def test_attach_grads_on_microgpts_backward_builds_no_graph(monkeypatch, capsys) -> None:
+    # GIVEN a conversion that would fail the test if --grads asked for the graph
+    def no_graph(*args, **kwargs):
+        raise AssertionError("--grads built the debugger's graph")
+
+    monkeypatch.setattr(engine.attach.api, "capture_stop", no_graph)
+    script = str(SCRIPTS / "microgpt_relu.py")
+    # THEN --grads --json reports from the script's own objects, as the plain run left them
+    assert run_attach([script, "1", "--grads", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    plain = plain_run(SCRIPTS / "microgpt_relu.py", ["1"])
+    assert report["grads"] == state_dict_grads(plain) and report["loss"] == plain.loss
+    assert report["nodes"] == plain.node_count()
+    # AND the debugger (no --grads) does build it
+    with pytest.raises(AssertionError, match="built the debugger's graph"):
+        attach_script(script, ["1"])
