@@ -271,12 +271,9 @@ def attach_script(
             recorded=len(rec.nodes),
             _stopped=_Stopped(rec, stop, drop_steps=scope_vars is None),
         )
-        if not graph:
-            result._summary = textbook_summary(rec, stop, drop_steps=scope_vars is None)
-        if result._summary is None:
-            result.notes = result.converted.notes
-        else:
-            result.notes = result._summary.notes
+        summary = None if graph else textbook_summary(rec, stop, drop_steps=scope_vars is None)
+        result._summary = summary  # else the graph is built now: its checks, its refusals
+        result.notes = result.converted.notes if summary is None else summary.notes
     finally:
         rec.resume_gc()
     result.stop_seconds = time.perf_counter() - stop.ended
