@@ -84,13 +84,22 @@ def textbook_backward(run: TextbookRun, graph: Graph, display: str) -> RecordedB
     """
     steps = list(map(attrgetter("grad"), reversed(run.topo)))
     after = list(map(attrgetter("grad"), graph.nodes))
-    if not run.seen or set(map(type, steps)) != {Value} or len(steps) != len(graph.nodes):
+    if set(map(type, steps)) != {Value} or len(steps) != len(graph.nodes):
         raise RuntimeError("microgpt's backward() reached other nodes than the graph's")
     _check_numbers(chain(run.before, after), display)
     root = steps[0]
     return RecordedBackward.chain_rule(
         steps, [(root, run.root_grad, SEED)], run.before[::-1], after
     )
+
+
+def _check_followable(run: TextbookRun, display: str) -> None:
+    """InputError if the graph holds a node whose writes cannot be derived."""
+    if not run.seen:
+        raise RuntimeError("microgpt's backward() did not start from its root")
+    unfollowable = run.unfollowable()
+    if unfollowable is not None:
+        raise InputError(f"{display}: {unfollowable}")
 
 
 def _recorded_in_part(log: WriteLog, nodes: list, steps: list) -> RecordedBackward:
@@ -141,6 +150,8 @@ def _label(graph: Graph, spaces: list[dict], is_value) -> None:
 def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
     """The graph the stopped `backward()` call walked, with what it wrote."""
     cls, shape = shape_of_root(rec, stop.root)
+    if stop.textbook is not None:
+        _check_followable(stop.textbook, rec.display)
     scopes = ScopeNamer(stop.active, drop_steps)
     graph = build_graph(rec.nodes, rec.contexts, stop.root, shape, scopes, rec.display)
     try:

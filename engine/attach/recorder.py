@@ -220,13 +220,8 @@ class Recorder:
         name = topo_name(original)
         if name is not None and all(map(is_plain, self.shapes)):
             stop.textbook = TextbookRun(stop.root)
-            return stop.textbook.hook(name, self._refusal)
+            return stop.textbook.hook(name)
         return logging_backward(self.shapes, stop.log)
-
-    def _refusal(self, message: str) -> BaseException:
-        """Stop the script with `message` as the fault: raise what this returns."""
-        self.fault = InputError(f"{self.display}: {message}")
-        return Captured()
 
     def _check_call(self) -> None:
         if threading.current_thread() is not self.thread:

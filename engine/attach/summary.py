@@ -41,7 +41,7 @@ def textbook_summary(rec: Recorder, stop: Stop, *, drop_steps: bool) -> GradsSum
     if run is None or not run.seen:
         return None
     topo = run.topo
-    graph = _checked_nodes(topo)
+    graph = _checked_nodes(topo, type(run.root))  # (the root's class is a value class, plain)
     if graph is None or not all(
         issubclass(kind, (int, float)) for kind in set(map(type, run.before))
     ):
@@ -64,14 +64,16 @@ def textbook_summary(rec: Recorder, stop: Stop, *, drop_steps: bool) -> GradsSum
     )
 
 
-def _checked_nodes(topo: list) -> set | None:
-    """The nodes of `topo`, if each one's children come before it (so there is no cycle),
-    it has one local gradient per child, and its data and grad are floats or ints; else
-    None (and the conversion decides: it also takes their subclasses)."""
+def _checked_nodes(topo: list, kind: type) -> set | None:
+    """The nodes of `topo`, if each is a `kind`, its children come before it (so there is no
+    cycle), it has one local gradient per child, and its data and grad are floats or ints;
+    else None (and the conversion decides: it also takes other classes and subclasses)."""
     done: set = set()
     has_all, add = done.issuperset, done.add
     try:
         for u in topo:
+            if type(u) is not kind:
+                return None
             children = u._children
             if len(children) != len(u._local_grads) or not has_all(children):
                 return None

@@ -27,7 +27,7 @@ import __future__
 import builtins
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 
@@ -156,7 +156,9 @@ def _plain_attribute(cls: type, name: str) -> bool:
 class TextbookRun:
     """microgpt's backward() on `root`: its `topo` and every grad as before its first step.
 
-    `before[i]` is `topo[i]`'s grad before the call (the root's before its seed).
+    `before[i]` is `topo[i]`'s grad before the call (the root's before its seed). The
+    value classes were checked before the call; any other class in the graph is
+    checked after it (`unfollowable`): its writes are then refused, not derived.
     """
 
     def __init__(self, root: object) -> None:
@@ -166,29 +168,31 @@ class TextbookRun:
         self.before: list = []
         self.seen = False  # the first step was reached
 
+    def unfollowable(self) -> str | None:
+        """Why the writes cannot be derived, if a node's class is not plain (else None)."""
+        for kind in set(map(type, self.topo)):
+            if not is_plain(kind):
+                return (
+                    f"the graph holds a {kind.__name__} whose attributes attach cannot "
+                    "follow (a property, or its own equality or attribute access)"
+                )
+        return None
+
     @contextmanager
-    def hook(self, name: str, refuse: Callable[[str], BaseException]) -> Iterator[None]:
+    def hook(self, name: str) -> Iterator[None]:
         """For the block: the first read of the root's `_local_grads` takes `topo` and the
-        grads from the backward() frame (its local `name`), then reads as usual.
-        `refuse(message)` is raised if the graph holds a node this cannot follow."""
+        grads from the backward() frame (its local `name`), then reads as usual."""
         step = attribute(type(self.root), "_local_grads")
         restore: list = []
 
         def first_step(obj: object) -> object:
             restore.pop().__exit__(None, None, None)  # every later read is the class's own
             topo = sys._getframe(1).f_locals.get(name)
-            if obj is not self.root or type(topo) is not list or not topo or topo[-1] is not obj:
-                raise refuse("backward() did not start from its root as microgpt's does")
-            for kind in set(map(type, topo)):
-                if not is_plain(kind):
-                    raise refuse(
-                        f"the graph holds a {kind.__name__} whose attributes attach cannot "
-                        "follow (a property, or its own equality or attribute access)"
-                    )
-            self.topo = topo
-            self.before = list(map(attrgetter("grad"), topo))
-            self.before[-1] = self.root_grad
-            self.seen = True
+            if obj is self.root and type(topo) is list and topo and topo[-1] is obj:
+                self.topo = topo  # (else `seen` stays False: nothing can be derived)
+                self.before = list(map(attrgetter("grad"), topo))
+                self.before[-1] = self.root_grad
+                self.seen = True
             return step.get(obj)
 
         installed = replaced([(step, "_local_grads", property(first_step, step.set))])
