@@ -214,6 +214,13 @@ class ScopeNamer:
 
     def name(self, contexts: list[NodeContext]) -> None:
         used = set(contexts)
+        dropped = self.dropped(used)
+        for ctx in used:
+            ctx.scope = self.scope_of(ctx, dropped)
+
+    def dropped(self, used: set[NodeContext]) -> frozenset[str]:
+        """The levels left out of the scopes of these contexts (the graph's); sets
+        `has_levels`."""
         values: dict[str, set[str]] = {}
         for ctx in used:
             for prefix, text in ctx.parts.levels:
@@ -221,9 +228,12 @@ class ScopeNamer:
         dropped = frozenset(
             p for p in self.active if self.drop_steps and len(values.get(p, ())) == 1
         )
-        for ctx in used:
-            ctx.scope = "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
         self.has_levels = any(prefix not in dropped for prefix in values)
+        return dropped
+
+    @staticmethod
+    def scope_of(ctx: NodeContext, dropped: frozenset[str]) -> str:
+        return "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
 
 
 def build_graph(

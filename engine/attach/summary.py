@@ -50,14 +50,14 @@ def textbook_summary(rec: Recorder, stop: Stop, *, drop_steps: bool) -> GradsSum
     if sum(in_graph) != len(topo):
         return None  # a node made without the class's __init__: the conversion places it
     scopes = ScopeNamer(stop.active, drop_steps)
-    scopes.name(list(compress(rec.contexts, in_graph)))
+    dropped = scopes.dropped(set(compress(rec.contexts, in_graph)))
     root = run.root
     root_at = next(i for i in range(len(rec.nodes) - 1, -1, -1) if rec.nodes[i] is root)
     _, shape = shape_of_root(rec, root)
     found = find_parameters(rec, stop, shape)
     return GradsSummary(
         root.data,  # type: ignore[attr-defined]
-        scope_position(rec.contexts[root_at].scope),
+        scope_position(scopes.scope_of(rec.contexts[root_at], dropped)),
         len(topo),
         {name: grads_of(nest) for name, nest in found.items()},
         [] if scopes.has_levels else [NO_LEVELS],
