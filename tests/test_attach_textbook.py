@@ -217,6 +217,19 @@ def test_the_report_without_the_graph_is_the_report_with_it(name, args, backward
     assert light.report() == full.report()
 
 
+def test_the_report_with_named_scopes_and_nodes_made_after_the_loss(tmp_path) -> None:
+    # scope variables given (no level dropped), and the loss not the last node made
+    light = attach_script(str(SCRIPTS / "gpt_renamed.py"), graph=False, scope_vars={"t": "pos"})
+    full = attach_script(str(SCRIPTS / "gpt_renamed.py"), scope_vars={"t": "pos"})
+    assert light._converted is None and light.report() == full.report()
+    script = write_script(tmp_path, MICROGPT_BACKWARD.strip())
+    script.write_text(
+        script.read_text().replace("loss.backward()", "twice = loss * loss\nloss.backward()")
+    )
+    light, full = attach_script(str(script), graph=False), attach_script(str(script))
+    assert light._converted is None and light.report() == full.report()
+
+
 def test_a_node_made_without_init_is_placed_by_the_conversion(tmp_path) -> None:
     # GIVEN a node copied (no __init__: no record) into the graph of microgpt's backward()
     script = write_script(tmp_path, MICROGPT_BACKWARD.strip(), prelude="import copy\n")
