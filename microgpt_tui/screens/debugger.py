@@ -36,25 +36,30 @@ from microgpt_tui.keys import DEBUGGER_KEYS
 from microgpt_tui.messages import NodeSelected, ScopeSelected
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
+from microgpt_tui.screens.explaining import Explaining
 from microgpt_tui.screens.sessions import Sessions
 from microgpt_tui.widgets import (
     AttentionView,
     CallStack,
+    GradientView,
     GraphView,
     Inspector,
     ParametersView,
+    PathGraphView,
     ScopeTree,
     SourceView,
     StatusLine,
+    TrainingView,
 )
 
 SESSION_ACTIONS = frozenset(
-    "move phase focus_scope breakpoint goto find export follow choose root_here root_back".split()
+    "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
+    "check_gradient".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs):
+class DebuggerScreen(Sessions, Dialogs, Explaining):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -121,13 +126,17 @@ class DebuggerScreen(Sessions, Dialogs):
                         with Vertical(id="scopes"):
                             yield _titled(CallStack(id="call-stack"), "call stack")
                             yield _titled(ScopeTree(id="scope-tree"), "scopes")
-                        graph = _titled(GraphView(id="graph"), "graph")
+                        graph = _titled(PathGraphView(id="graph"), "graph")
                         graph.border_subtitle = "click: inspect · ▸/→: expand · enter: centre"
                         yield graph
             with TabPane("Parameters", id="parameters"):
                 yield ParametersView(id="parameters-view")
             with TabPane("Attention", id="attention"):
                 yield AttentionView(id="attention-view")
+            with TabPane("Gradient", id="gradient"):
+                yield GradientView(id="gradient-view")
+            with TabPane("Training", id="training"):
+                yield TrainingView(id="training-view")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -150,6 +159,7 @@ class DebuggerScreen(Sessions, Dialogs):
         self.query_one(ScopeTree).show(session)
         self.query_one(ParametersView).show(session)
         self.query_one(AttentionView).show(session)  # (it says so when it has nothing to show)
+        self.show_history()
         self.note = notes.opening_note(session)
         self.refresh_bindings()  # the footer's keys were disabled while loading
         self.refresh_views(recentre=True)
@@ -352,6 +362,8 @@ class DebuggerScreen(Sessions, Dialogs):
             cursor = session.cursor_node()
             view.set_position(session.position_of(cursor) if cursor is not None else None)
             view.refresh_state()
+        else:
+            self.refresh_explaining(active)  # the gradient and training tabs
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
