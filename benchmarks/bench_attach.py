@@ -9,15 +9,20 @@ and compiling it (as `python SCRIPT` does), then from its first line until its
 first `backward()` has returned (Python's cycle collector on, as a script runs).
 `--grads`: what `attach SCRIPT 1 --grads --json` does once its imports are done:
 `attach_script(..., graph=False)` (reading, parsing and compiling the script
-too) stopped after the same call, then the report's JSON. Like with like: both
-run in this process, after one untimed run of each (imports done, files cached),
-and neither counts starting Python or importing anything. A fresh process pays those
-on top, measured apart and printed: a bare `python -c pass` (what `python
-SCRIPT` pays before its first line) and the attach command's own start-up
-(Python, then importing the attach subcommand and the engine). Repeats are
-interleaved, so drift on a shared machine hits both alike; medians are reported,
-of wall-clock time (what a user waits; the targets) and of CPU time (what the
-process itself spent: steadier when other work shares the cores).
+too) stopped after the same call, then the report's JSON.
+
+Like with like: both run in this process, after one untimed run of each
+(imports done, files cached), and neither counts starting Python or importing
+anything. A fresh process pays those on top; they are measured apart and
+printed: a bare `python -c pass` (what `python SCRIPT` pays before its first
+line) and the attach command's own start-up (Python, then importing the attach
+subcommand and the engine: more than the whole plain run at the small size).
+Repeats are interleaved, so drift on a shared machine hits both alike; medians
+are reported, of wall-clock time (what a user waits; the targets) and of CPU
+time (what the process itself spent: steadier when other work shares the
+cores). For information, the plain run is also timed with Python's cycle
+collector paused: attach pauses it for the captured step, while the script run
+as is pays it (much of its forward pass).
 
 Debugger: `attach SCRIPT` without `--grads` also builds the graph as engine nodes
 (the report does without them when the script's backward() is microgpt's); that
@@ -80,9 +85,10 @@ def large_variant(folder: Path) -> Path:
     return script
 
 
-def plain_run(script: Path) -> dict:
+def plain_run(script: Path, collector: bool = True) -> dict:
     """Seconds from reading and compiling `script` to the end of its first backward() in a
-    plain run, and of that backward() alone."""
+    plain run, and of that backward() alone; `collector=False`: with Python's cycle
+    collector paused throughout, as attach pauses it for the captured step."""
     real_build_class = builtins.__build_class__
     ended, began, ended_cpu = [], [], []
 
@@ -108,16 +114,21 @@ def plain_run(script: Path) -> dict:
     module = types.ModuleType("__main__")
     module.__dict__.update({"__file__": str(script), "__builtins__": builtins})
     builtins.__build_class__ = build_class
+    paused = not collector and gc.isenabled()
     try:
         os.chdir(script.parent)
         sys.path.insert(0, str(script.parent))
         sys.argv = [str(script), "1"]
         sys.modules["__main__"] = module
+        if paused:
+            gc.disable()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(_Stop):
             # the compiling counts, not this setup
             start, start_cpu = time.perf_counter() - compiled, time.process_time() - compiled_cpu
             exec(code, module.__dict__)
     finally:
+        if paused:
+            gc.enable()
         builtins.__build_class__ = real_build_class
         os.chdir(saved[0])
         sys.path[:], sys.argv, sys.modules["__main__"] = saved[1], saved[2], saved[3]
@@ -175,10 +186,12 @@ def startup(code: str, repeat: int) -> float:
 def measure(label: str, script: Path, repeat: int) -> bool:
     plain_run(script), grads_run(script), debugger_run(script)  # warm up, untimed
     gc.unfreeze()  # what attach froze: let the next runs start alike
-    plain, grads, debug = [], [], []
+    plain, paused, grads, debug = [], [], [], []
     for _ in range(repeat):
         gc.collect()
         plain.append(plain_run(script))
+        gc.collect()
+        paused.append(plain_run(script, collector=False)["total"])
         gc.collect()
         grads.append(grads_run(script))
         gc.unfreeze()
@@ -196,6 +209,10 @@ def measure(label: str, script: Path, repeat: int) -> bool:
     print(f"{label}: {nodes:,} nodes, {int(conv['writes']):,} grad writes; median of {repeat}")
     print(f"  plain run to the end of backward():       {p * 1000:8.1f} ms")
     print(f"    its backward() alone:                   {plain_backward * 1000:8.1f} ms")
+    print(
+        f"    (with the cycle collector paused, as attach pauses it: "
+        f"{statistics.median(paused) * 1000:.1f} ms)"
+    )
     print(f"  attach --grads --json, whole:             {part['total'] * 1000:8.1f} ms")
     print(f"    the script's run to backward():         {part['forward'] * 1000:8.1f} ms")
     print(f"    its own backward(), recorded:           {part['backward'] * 1000:8.1f} ms")
