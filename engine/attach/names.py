@@ -81,6 +81,8 @@ class ParameterFinder:
             return self.is_leaf(obj)
         if not isinstance(obj, (list, tuple)) or not obj or depth > _MAX_DEPTH:
             return False
+        if all(map(self.is_value, obj)):  # a vector (a matrix's row): two calls an item
+            return all(map(self.is_leaf, obj))
         return all(self.is_nest(item, depth + 1) for item in obj)
 
     def add(self, name: str, nest: Nest) -> None:
