@@ -17,12 +17,13 @@ anything. A fresh process pays those on top; they are measured apart and
 printed: a bare `python -c pass` (what `python SCRIPT` pays before its first
 line) and the attach command's own start-up (Python, then importing the attach
 subcommand and the engine: more than the whole plain run at the small size).
-Repeats are interleaved, so drift on a shared machine hits both alike; medians
-are reported, of wall-clock time (what a user waits; the targets) and of CPU
-time (what the process itself spent: steadier when other work shares the
-cores). For information, the plain run is also timed with Python's cycle
-collector paused: attach pauses it for the captured step, while the script run
-as is pays it (much of its forward pass).
+The plain and `--grads` runs alternate, so drift on a shared machine hits both
+alike (the other runs come after them, their larger graphs apart); medians are
+reported, of wall-clock time (what a user waits; the targets) and of CPU time
+(what the process itself spent: steadier when other work shares the cores). For
+information, the plain run is also timed with Python's cycle collector paused:
+attach pauses it for the captured step, while the script run as is pays it
+(much of its forward pass).
 
 Debugger: `attach SCRIPT` without `--grads` also builds the graph as engine nodes
 (the report does without them when the script's backward() is microgpt's); that
@@ -184,17 +185,21 @@ def startup(code: str, repeat: int) -> float:
 
 
 def measure(label: str, script: Path, repeat: int) -> bool:
-    plain_run(script), grads_run(script), debugger_run(script)  # warm up, untimed
+    plain_run(script), grads_run(script)  # warm up, untimed
     gc.unfreeze()  # what attach froze: let the next runs start alike
     plain, paused, grads, debug = [], [], [], []
-    for _ in range(repeat):
+    for _ in range(repeat):  # the pair the ratio compares, alternating
         gc.collect()
         plain.append(plain_run(script))
         gc.collect()
-        paused.append(plain_run(script, collector=False)["total"])
-        gc.collect()
         grads.append(grads_run(script))
         gc.unfreeze()
+    # then the rest, whose larger graphs would otherwise come between the pairs
+    debugger_run(script)
+    gc.unfreeze()
+    for _ in range(repeat):
+        gc.collect()
+        paused.append(plain_run(script, collector=False)["total"])
         gc.collect()
         debug.append(debugger_run(script))
         gc.unfreeze()
