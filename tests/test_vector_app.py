@@ -55,6 +55,14 @@ async def press(pilot, *keys: str) -> None:
         await settle(pilot)
 
 
+async def in_the_head(pilot, *keys: str) -> None:
+    """Settle, `b`, `v`, select head 1 and focus it (`F`), then `keys`."""
+    await settle(pilot)
+    await press(pilot, "b", "v")
+    pilot.app.select_scope(HEAD)
+    await press(pilot, "F", *keys)
+
+
 def state(session: DebugSession) -> tuple:
     return (
         session.forward.position,
@@ -125,10 +133,7 @@ async def test_each_vector_stop_in_the_app_is_the_scalar_steppers_state(app: Deb
 async def test_a_focused_head_takes_three_presses_on_the_default_model() -> None:
     app = DebuggerApp(open_workspace(), cursor_blink=False)  # the shipped default model
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await press(pilot, "b", "v")
-        app.select_scope(HEAD)
-        await press(pilot, "F")
+        await in_the_head(pilot)
         session = app.session
         inspector = app.debugger.query_one(VectorInspector)
         seen, presses = [], 0
@@ -147,10 +152,7 @@ async def test_the_panel_shows_the_head_as_vectors_with_the_current_op_marked(
     app: DebuggerApp,
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await press(pilot, "b", "v")
-        app.select_scope(HEAD)
-        await press(pilot, "F", "s", "s")
+        await in_the_head(pilot, "s", "s")
         panel = app.debugger.query_one(VectorPanel)
         assert panel.scope == HEAD
         ops = [row.op.name for row in panel.rows if row.kind == OP]
@@ -170,10 +172,7 @@ async def test_numbers_on_demand_and_drilling_down_to_the_scalars_and_back(
     app: DebuggerApp,
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await press(pilot, "b", "v")
-        app.select_scope(HEAD)
-        await press(pilot, "F", "s")
+        await in_the_head(pilot, "s")
         screen = app.debugger
         panel = screen.query_one(VectorPanel)
         panel.focus()
@@ -208,10 +207,7 @@ async def test_picking_a_row_inspects_its_op_and_a_step_follows_the_walk_again(
     app: DebuggerApp,
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await press(pilot, "b", "v")
-        app.select_scope(HEAD)
-        await press(pilot, "F", "s")
+        await in_the_head(pilot, "s")
         screen = app.debugger
         panel, inspector = screen.query_one(VectorPanel), screen.query_one(VectorInspector)
         assert inspector.op.name == "Σ w·v"
@@ -239,10 +235,7 @@ async def test_the_forward_phase_steps_by_ops_at_vector_level(app: DebuggerApp) 
 
 async def test_the_panel_paints_the_grads_as_they_are_after_each_move(app: DebuggerApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await press(pilot, "b", "v")
-        app.select_scope(HEAD)
-        await press(pilot, "F", "s")
+        await in_the_head(pilot, "s")
         panel = app.debugger.query_one(VectorPanel)
         before = panel.text
         await press(pilot, "s")  # the softmax: its input's grads arrive
