@@ -572,13 +572,20 @@ def make_host_with(session: DebugSession, node_id: int | None, scope: str, **kwa
 
 
 async def export_and_wait(app, pilot) -> None:
-    """Click Export, then wait until the dialog has heard back: closed, or the button is back."""
+    """Click Export, then wait until the dialog has heard back: closed, or a new error shown.
+
+    (Not "the button is enabled again": until the click itself is handled, it still is.)
+    """
     screen = app.screen
+    error = screen.query_one("#export-error")
+    error.update("")
     await pilot.click("#export-button")
-    await app.workers.wait_for_complete()
-    for _ in range(200):  # the worker's message may still be on its way to the dialog
+    for _ in range(400):  # the click, the worker, then its message to the dialog
+        await app.workers.wait_for_complete()
         await pilot.pause()
-        if app.screen is not screen or not screen.query_one("#export-button").disabled:
+        if app.screen is not screen:
+            return
+        if not screen.query_one("#export-button").disabled and str(error.render()):
             return
     raise AssertionError("the export dialog never heard back from its worker")
 
