@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.bookmarks import Step
 from engine.errors import InputError
 from engine.graph import ScopeNode
 from engine.session import BACKWARD, MOVES, PHASES, DebugSession, MoveResult
@@ -56,7 +57,7 @@ class Controller:
         self.previous_sessions: list[DebugSession] = []  # what Root here replaced, latest last
         self._on_idle = on_idle
         self._start = start
-        self._pending: deque[str] = deque()  # queued moves, for the runner
+        self._pending: deque[tuple[str, Step | None]] = deque()  # queued moves, for the runner
         self._moving = False  # a runner is on it (set and cleared on the owner's thread)
 
     @property
@@ -84,12 +85,15 @@ class Controller:
 
     # -- moves -----------------------------------------------------------------------
 
-    def queue(self, name: str) -> None:
-        """Queue a move (one of MOVES) or a phase switch; the runner starts if it is idle."""
+    def queue(self, name: str, to: Step | None = None) -> None:
+        """Queue a move (one of MOVES; "goto" goes `to` a step) or a phase switch; the runner
+        starts if it is idle."""
         if name not in MOVES and name not in PHASES:
             raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
+        if (name == "goto") != (to is not None):
+            raise ValueError("goto, and only goto, takes a step to go to")
         self._current()
-        self._pending.append(name)
+        self._pending.append((name, to))
         if not self._moving:
             self._run()
 
@@ -98,16 +102,16 @@ class Controller:
         session, pending = self._current(), self._pending
         self._start(lambda: self._apply(session, pending))
 
-    def _apply(self, session: DebugSession, pending: deque[str]) -> None:
+    def _apply(self, session: DebugSession, pending: deque[tuple[str, Step | None]]) -> None:
         """On the runner's thread: apply queued moves in order, then report once."""
         results: list[MoveResult] = []
         try:
             while pending:
                 try:
-                    name = pending.popleft()
+                    name, to = pending.popleft()
                 except IndexError:  # (the deque emptied between the test and the pop)
                     break
-                results.append(session.move(name))
+                results.append(session.move(name, to))
         finally:  # even if a move fails: the owner must hear that the runner stopped
             self._on_idle(MovesDone(session, results))
 
@@ -196,6 +200,22 @@ class Controller:
         session = self._current()
         for scope in list(session.breakpoints):
             session.toggle_breakpoint(scope)
+
+    # -- bookmarks -------------------------------------------------------------------
+
+    def toggle_bookmark(self) -> tuple[Step, bool]:
+        """Mark the current step, or unmark it: (the step, now marked?)."""
+        session = self._current()
+        step = session.step_now
+        return step, session.bookmarks.toggle(step)
+
+    def jump_to_next_bookmark(self) -> Step | None:
+        """Queue a jump to the bookmark after the current step (wrapping); None if there is none."""
+        session = self._current()
+        step = session.bookmarks.after(session.step_now)
+        if step is not None and step != session.step_now:
+            self.queue("goto", to=step)
+        return step
 
     # -- backprop from here ----------------------------------------------------------
 

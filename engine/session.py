@@ -13,49 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from engine.bookmarks import Bookmarks, Step
 from engine.capture import Capture, ModelView, capture_loss, reroot
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.find import FIND_LIMIT, all_scopes, find_labels, find_scopes
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
+from engine.moves import BACKWARD, FORWARD, MOVES, PHASES, MoveResult, move
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.trace import SourceSite
 from engine.value import Value
 
-FORWARD, BACKWARD = "forward", "backward"
-PHASES = (FORWARD, BACKWARD)
-MOVES = ("step", "step_over", "step_out", "cont", "back", "run_to_end")
-"""The walk's moves by name (`DebugSession.move`); `back` undoes the last one."""
-
-_WALK_MOVES: dict[str, Callable[[Walk], int]] = {
-    "step": lambda walk: walk.step(),
-    "step_over": lambda walk: walk.step_over(),
-    "step_out": lambda walk: walk.step_out(),
-    "cont": lambda walk: walk.cont(),
-    "run_to_end": lambda walk: walk.run_to_end(),
-}
-
-
-@dataclass(frozen=True)
-class MoveResult:
-    """What one move did: which move, the phase it left the session in, and how many nodes.
-
-    `nodes` is how many nodes the move processed (for `back`: how many it undid;
-    for a phase switch: 1 if the phase changed, else 0), so 0 means nothing moved.
-    """
-
-    name: str  # one of MOVES, or a phase (FORWARD, BACKWARD) for a phase switch
-    phase: str
-    nodes: int
-
-    @property
-    def moved(self) -> bool:
-        return self.nodes > 0
-
-    @property
-    def is_phase_switch(self) -> bool:
-        return self.name in PHASES
+# (the moves live in engine.moves; these names are imported from here too)
+__all__ = ["BACKWARD", "FORWARD", "MOVES", "PHASES", "DebugSession", "MoveResult", "Term"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +103,7 @@ class DebugSession:
         self.forward = ForwardReplay(capture.nodes)
         self.backward = BackwardPass(capture.root, capture.nodes, capture.order)
         self.phase = FORWARD
+        self.bookmarks = Bookmarks()
 
     # -- the graph -------------------------------------------------------------------
 
@@ -205,20 +177,14 @@ class DebugSession:
             raise ValueError(f"unknown phase {phase!r}")
         self.phase = phase
 
-    def move(self, name: str) -> MoveResult:
-        """Make a move by name (one of MOVES), or switch to a phase (FORWARD, BACKWARD)."""
-        if name in PHASES:
-            changed = self.phase != name
-            self.set_phase(name)
-            return MoveResult(name, self.phase, int(changed))
-        walk = self.walk
-        if name == "back":
-            before = walk.position
-            walk.back()
-            return MoveResult(name, self.phase, before - walk.position)
-        if name not in _WALK_MOVES:
-            raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
-        return MoveResult(name, self.phase, _WALK_MOVES[name](walk))
+    def move(self, name: str, to: Step | None = None) -> MoveResult:
+        """Make a move by name (one of MOVES), or switch to a phase (`engine.moves.move`)."""
+        return move(self, name, to)
+
+    @property
+    def step_now(self) -> Step:
+        """The current step: the phase and how many of its nodes are processed."""
+        return Step(self.phase, self.walk.position)
 
     def cursor_node(self) -> Value | None:
         """The node the debugger is at: the one processed last, or the next one before any step."""
@@ -230,8 +196,11 @@ class DebugSession:
 
         (In the backward order a parameter sits between almost any two nodes; stepping
         onto one does not leave the scope, as a debugger reading a global stays in its
-        function.) Before the first step, the next node's scope.
+        function.) Before the first step, the next node's scope; at the end of the
+        phase, the last node's (the walk has left every scope).
         """
+        if self.walk.done and self.walk.current is not None:
+            return self.walk.current.scope
         scope = self.walk.where()
         if scope is None:
             node = self.cursor_node()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from textual.binding import Binding
 
 STEPPING, LOOKING = "Stepping (scopes play the part of functions)", "Looking around"
-SECTIONS = (STEPPING, LOOKING)
+REHEARSING = "Rehearsing a lecture"
+SECTIONS = (STEPPING, LOOKING, REHEARSING)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ DEBUGGER_KEYS: list[Key] = [
         id="debugger.continue", section=STEPPING),
     Key("p", "move('back')", "Back", tooltip="Undo the last move exactly, whatever its size",
         id="debugger.back", section=STEPPING),
+    Key("0", "move('restart')", "Restart", show=False,
+        tooltip="Restart the current phase (backward: every grad 0, the root's 1); p undoes it",
+        id="debugger.restart", command="Restart the phase", section=REHEARSING),
+    Key("less_than_sign", "move('first')", "First", key_display="<", show=False,
+        tooltip="Jump to the phase's first step (with a focus: its first node inside it)",
+        id="debugger.first", command="Jump to the first step", section=REHEARSING),
+    Key("greater_than_sign", "move('last')", "Last", key_display=">", show=False,
+        tooltip="Jump to the phase's last step (with a focus: its last node inside it)",
+        id="debugger.last", command="Jump to the last step", section=REHEARSING),
+    Key("m", "bookmark", "Mark", show=False,
+        tooltip="Bookmark the current step (again to remove the bookmark)",
+        id="debugger.bookmark", command="Bookmark this step", section=REHEARSING),
+    Key("apostrophe", "next_bookmark", "Bookmark", key_display="'", show=False,
+        tooltip="Jump to the next bookmarked step, exactly as it was (p comes back)",
+        id="debugger.next_bookmark", command="Jump to the next bookmark", section=REHEARSING),
     Key("F", "focus_scope", "Focus",
         tooltip="Stop only inside the selected scope (else the current one); again to clear",
         id="debugger.focus", section=STEPPING),

@@ -36,6 +36,7 @@ from microgpt_tui.keys import DEBUGGER_KEYS
 from microgpt_tui.messages import NodeSelected, ScopeSelected
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
+from microgpt_tui.screens.rehearsal import Rehearsal
 from microgpt_tui.screens.sessions import Sessions
 from microgpt_tui.widgets import (
     AttentionView,
@@ -49,12 +50,13 @@ from microgpt_tui.widgets import (
 )
 
 SESSION_ACTIONS = frozenset(
-    "move phase focus_scope breakpoint goto find export follow choose root_here root_back".split()
+    "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
+    "bookmark next_bookmark".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs):
+class DebuggerScreen(Sessions, Dialogs, Rehearsal):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -157,7 +159,7 @@ class DebuggerScreen(Sessions, Dialogs):
     # -- moves -----------------------------------------------------------------------------
 
     def action_move(self, move: str) -> None:
-        if move in MOVES:
+        if move in MOVES and move != "goto":  # (a jump goes to a bookmark: `'`)
             self._queue(move)
 
     def action_phase(self, phase: str) -> None:
