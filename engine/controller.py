@@ -111,7 +111,7 @@ class Controller:
                     name, to = pending.popleft()
                 except IndexError:  # (the deque emptied between the test and the pop)
                     break
-                results.append(session.move(name, to))
+                results.append(session.move(name) if to is None else session.move(name, to))
         finally:  # even if a move fails: the owner must hear that the runner stopped
             self._on_idle(MovesDone(session, results))
 

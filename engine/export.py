@@ -29,7 +29,14 @@ import graphviz
 
 from engine.errors import InputError
 from engine.fs import check_writable, write_atomically
-from engine.graph import ScopeNode, neighbourhood, nodes_in_scope, scope_position, scope_tree
+from engine.graph import (
+    ScopeNode,
+    id_bound,
+    neighbourhood,
+    nodes_in_scope,
+    scope_position,
+    scope_tree,
+)
 from engine.value import Value
 
 if TYPE_CHECKING:
@@ -172,7 +179,7 @@ def select(session: DebugSession, selection: Selection) -> Subgraph | Overview:
             raise InputError(f"depth must be 0 or more, got {selection.depth}")
         root = session.node(selection.node_id)
         if selection.consumers:
-            nodes = neighbourhood(root, selection.depth, session.consumers, session.nodes)
+            nodes = neighbourhood(root, selection.depth, session.consumers, session.node)
         else:
             nodes = neighbourhood(root, selection.depth)
     else:
@@ -236,7 +243,7 @@ def overview(nodes: list[Value], depth: int | None = None) -> Overview:
             for p in _prefixes(folded[node.scope]):
                 first_inner.setdefault(p, node.id)
 
-    box_of: list[str] = [""] * len(nodes)
+    box_of: list[str] = [""] * id_bound(nodes)  # by id (ids may have gaps: a rerooted graph)
     boxes: dict[str, Box] = {}
     for node in nodes:
         if node.scope == "params":

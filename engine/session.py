@@ -39,6 +39,14 @@ class Term:
     value: float
 
 
+def graph_label(doc: str, capture: Capture) -> str:
+    """A graph's name for its ids: `emma@pos4`, `emma@all` (the document loss), or the
+    script's file name for a graph captured from a script without a document."""
+    if capture.script is not None and not doc:
+        return capture.script.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{doc}@{'all' if capture.pos is None else f'pos{capture.pos}'}"
+
+
 def resolve_position(model: GPT, tokens: list[int], pos: int | None) -> int:
     """Check `pos` against the document; None means its last position."""
     n = model.config.positions(tokens)
@@ -85,11 +93,13 @@ class DebugSession:
     def rerooted(self, node: Value) -> DebugSession:
         """Backprop from `node`: a new session over `node` and what it depends on.
 
-        The nodes are copies (this session is left as it stands), and the new
-        session's full backward pass equals `node.backward()`'s.
+        The nodes are copies (this session is left as it stands) with the ids they
+        have here, and the new session's full backward pass equals `node.backward()`'s.
         """
         capture = reroot(self.capture, node, self.model)
-        return DebugSession.from_capture(capture, capture.model, self.tokenizer, self.doc)
+        new = DebugSession.from_capture(capture, capture.model, self.tokenizer, self.doc)
+        new.graph_of, new.rooted_at = self.graph_of, node.id
+        return new
 
     def _start(
         self, model: ModelView | None, tokenizer: Tokenizer | None, doc: str, capture: Capture
@@ -104,6 +114,8 @@ class DebugSession:
         self.backward = BackwardPass(capture.root, capture.nodes, capture.order)
         self.phase = FORWARD
         self.bookmarks = Bookmarks()
+        self.graph_of = graph_label(doc, capture)  # whose ids these are (kept by a reroot)
+        self.rooted_at: int | None = None  # the node a Root here made the root, by id
 
     # -- the graph -------------------------------------------------------------------
 
@@ -132,15 +144,34 @@ class DebugSession:
     def scopes(self) -> ScopeNode:
         return scope_tree(self.nodes)
 
+    @property
+    def graph_name(self) -> str:
+        """Which graph the ids are of: `emma@pos4` (position 4's loss), `emma@all` (the
+        document's), `… rooted at #3648` after a Root here (which keeps the ids)."""
+        rooted = f" rooted at #{self.rooted_at}" if self.rooted_at is not None else ""
+        return self.graph_of + rooted
+
+    @property
+    def id_range(self) -> str:
+        """`0..16454`, or `12..3648 (with gaps)` for a rerooted graph."""
+        if not self.nodes:
+            return "none"
+        gaps = "" if self.trace.dense else " (with gaps)"
+        return f"{self.nodes[0].id}..{self.nodes[-1].id}{gaps}"
+
     def node(self, node_id: int) -> Value:
         """The node with this id (InputError if there is none)."""
-        if not self.has_node(node_id):
-            raise InputError(f"node #{node_id} does not exist: ids are 0..{len(self.nodes) - 1}")
-        return self.nodes[node_id]
+        node = self.trace.get(node_id)
+        if node is None:
+            raise InputError(
+                f"node #{node_id} does not exist in graph {self.graph_name}: "
+                f"its ids are {self.id_range}"
+            )
+        return node
 
     def has_node(self, node_id: int) -> bool:
         """Is there a node with this id in this graph?"""
-        return 0 <= node_id < len(self.nodes)
+        return self.trace.get(node_id) is not None
 
     def contains(self, node: Value) -> bool:
         """Is this Value a node of this graph?
@@ -152,18 +183,24 @@ class DebugSession:
             node_id = node.id
         except AttributeError:  # never recorded: no provenance slots set
             return False
-        return isinstance(node_id, int) and self.has_node(node_id) and self.nodes[node_id] is node
+        return isinstance(node_id, int) and self.trace.get(node_id) is node
 
     def index(self) -> None:
         """Build the lazy indexes now (consumers, scopes), e.g. in a worker thread."""
         _ = self.consumers, self.scopes
 
     def consumers_of(self, node: Value) -> list[Value]:
-        return [self.nodes[i] for i in self.consumers.of(node.id)]
+        """The nodes that use `node` as an input, one per use (`x * x` twice), by id."""
+        get = self.trace.get
+        return [get(i) for i in self.consumers.of(node.id)]  # type: ignore[misc]
 
     def consumer_count(self, node: Value) -> int:
-        """How many times nodes use this one as an input."""
+        """How many times nodes use this one as an input (`x * x` uses it twice)."""
         return self.consumers.count(node.id)
+
+    def consumer_nodes(self, node: Value) -> int:
+        """How many different nodes use this one as an input."""
+        return self.consumers.distinct(node.id)
 
     # -- stepping --------------------------------------------------------------------
 
@@ -252,9 +289,10 @@ class DebugSession:
         and for a node made at the script's top level).
         """
         chains = self.capture.chains
-        if not chains or not self.contains(node) or node.id >= len(chains):
+        if not chains or not self.contains(node):
             return ""
-        return chains[node.id]
+        index = self.trace.index_of(node.id)
+        return chains[index] if index is not None and index < len(chains) else ""
 
     def parameter(self, label: str) -> Value | None:
         """The node of a parameter by label (`wte[4][0]`), if this graph uses it."""
@@ -333,7 +371,7 @@ class DebugSession:
         self, text: str, limit: int = FIND_LIMIT, cancelled: Callable[[], bool] = lambda: False
     ) -> list[int]:
         """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12)."""
-        return find_labels(self.nodes, text, limit, cancelled)
+        return find_labels(self.nodes, text, limit, cancelled, has_node=self.has_node)
 
     @property
     def loss(self) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.graph import in_scope
+from engine.graph import id_bound, in_scope
 from engine.value import Value, backward_order
 
 
@@ -295,9 +295,14 @@ class ForwardReplay(Walk):
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         super().__init__(nodes)
+        # where each node is in the order, by id, when ids are not the indexes (a rerooted
+        # graph keeps its original ids); None: they are
+        dense = not nodes or nodes[-1].id == len(nodes) - 1
+        self._index_of = None if dense else {node.id: i for i, node in enumerate(nodes)}
 
     def revealed(self, node: Value) -> bool:
-        return node.id < self.position
+        index = node.id if self._index_of is None else self._index_of[node.id]
+        return index < self.position
 
 
 class BackwardPass(Walk):
@@ -313,7 +318,7 @@ class BackwardPass(Walk):
         self.root = root
         self.nodes = nodes
         # index of each node (by id) in the backward order: has it propagated yet?
-        self.index_of = [0] * len(nodes)
+        self.index_of = [0] * id_bound(nodes)
         for i, node in enumerate(self.order):
             self.index_of[node.id] = i
         self.reset()

@@ -45,9 +45,15 @@ class Dialogs(Screen):
         def load(self, choice: Choice) -> None: ...
 
     def action_goto(self) -> None:
-        if self.session is not None:
+        session = self.session
+        if session is not None:
             self.app.push_screen(
-                GoToScreen(len(self.session.nodes), cursor_blink=self.cursor_blink),
+                GoToScreen(
+                    session.graph_name,
+                    session.id_range,
+                    session.has_node,
+                    cursor_blink=self.cursor_blink,
+                ),
                 lambda node_id: node_id is not None and self.inspect_node(node_id),
             )
 

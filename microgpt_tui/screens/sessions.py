@@ -160,9 +160,10 @@ class Sessions(Screen):
         what = node.label or node.scope or node.op
         self.note = f"backprop from #{node.id} ({what}{where}): R goes back"
         self.show_status(self.note)
+        count = len(new.nodes)
         self.notify(
-            f"backprop from #{node.id} ({what}{where}): {len(new.nodes):,} nodes "
-            f"(of {len(session.nodes):,}); R goes back",
+            f"backprop from #{node.id} ({what}{where}): {count:,} node{'s' * (count != 1)} "
+            f"(of {len(session.nodes):,}), with the ids they have here; R goes back",
             title="Root here",
         )
         return new
@@ -179,8 +180,9 @@ class Sessions(Screen):
         session = controller.root_back()
         assert session is not None
         self.show_session(session)
+        count = len(session.nodes)
         self.notify(
-            f"back to the root {node_name(session.root)} ({len(session.nodes):,} nodes)",
+            f"back to the root {node_name(session.root)} ({count:,} node{'s' * (count != 1)})",
             title="Previous root",
         )
         return session

@@ -1,7 +1,9 @@
 """The status line: what is being debugged, and where the debugger is in it.
 
-emma · position 4: 'a' → <BOS> · loss 2.9174 · default model
+emma · position 4: 'a' → <BOS> · loss 2.9174 · graph emma@pos4: 16,455 nodes · default model
 BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head1 · inspecting #17
+
+The graph's name says whose ids the `#` numbers are (a Root here keeps them).
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ def document_line(session: DebugSession, source: str) -> Content:
         parts += [" · position ", (str(session.pos), "bold"), chars]
     else:
         parts += [" · ", ("every position", "bold"), " (the document's mean loss)"]
-    parts += [" · loss ", (num(session.loss, 6), "bold $text-warning")]
-    parts += [(f" · {len(session.nodes):,} nodes", "$text-muted")]
+    if session.rooted_at is not None:  # a Root here: the root is not the loss
+        parts += [" · root ", (node_name(session.root), "bold")]
+        parts += [" = ", (num(session.loss, 6), "bold $text-warning")]
+    else:
+        parts += [" · loss ", (num(session.loss, 6), "bold $text-warning")]
+    count = len(session.nodes)
+    parts += [(f" · graph {session.graph_name}: {count:,} node{'s' * (count != 1)}", "$text-muted")]
     if source:
         parts += [(f" · {source}", "$text-muted")]
     return Content.assemble(*parts)
