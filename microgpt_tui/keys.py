@@ -5,6 +5,10 @@ the tooltip, an id for keymaps) with two more things the UI says about it: its
 name in the command palette (`command`; "" keeps it out) and the help screen's
 section it is listed in. The README's key table is checked against this list
 (tests/test_app_keys.py).
+
+The keys that open a screen (and quit) are priority bindings: the app runs them as
+it reads them, so the keys typed right behind them go to the screen they opened
+(and, behind `q`, nowhere), never to the panel that had the focus.
 """
 
 from __future__ import annotations
@@ -73,15 +77,15 @@ DEBUGGER_KEYS: list[Key] = [
         tooltip="The backward phase: each step passes one node's grad to its inputs",
         id="debugger.backward", command="Switch to the backward phase", section=STEPPING),
     Key("g", "goto", "Go to", tooltip="Inspect a node by id; the cursor stays (esc comes back)",
-        id="debugger.goto", command="Go to node…", section=LOOKING),
-    Key("slash", "find", "Find", key_display="/",
+        id="debugger.goto", command="Go to node…", section=LOOKING, priority=True),
+    Key("slash", "find", "Find", key_display="/", priority=True,
         tooltip="Find a scope (head1, mlp), a label (probs, wte[4]) or #id",
         id="debugger.find", command="Find…", section=LOOKING),
     Key("d", "choose('doc')", "Doc",
         tooltip="Debug another document, position (or all) or checkpoint",
-        id="debugger.choose", command="Choose document…", section=LOOKING),
+        id="debugger.choose", command="Choose document…", section=LOOKING, priority=True),
     Key("e", "export", "Export", tooltip="Export the selected scope or node with Graphviz",
-        id="debugger.export", command="Export…", section=LOOKING),
+        id="debugger.export", command="Export…", section=LOOKING, priority=True),
     Key("r", "root_here", "Root here", show=False,
         tooltip="Backprop from the inspected node (e.g. one position's loss): "
         "a new session rooted there",
@@ -106,8 +110,9 @@ DEBUGGER_KEYS: list[Key] = [
 
 APP_KEYS: list[Key] = [
     Key("question_mark", "help", "Help", key_display="?", tooltip="Keys, panels and journeys",
-        id="debugger.help", command="Help", section=LOOKING),
-    Key("q", "quit", "Quit", tooltip="Leave microgpt-tui", id="debugger.quit", section=LOOKING),
+        id="debugger.help", command="Help", section=LOOKING, priority=True),
+    Key("q", "quit", "Quit", tooltip="Leave microgpt-tui", id="debugger.quit", section=LOOKING,
+        priority=True),
 ]  # fmt: skip
 """The app's own keys, whatever screen is up (help and quit)."""
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Label
 
-from microgpt_tui.screens.modal import Modal
+from microgpt_tui.screens.modal import FOCUS_KEYS, Modal
+from microgpt_tui.widgets.field import Field as Input
 
 ALL_POSITIONS = "all"
 
@@ -45,7 +46,7 @@ def parse_position(text: str) -> tuple[int | None, bool]:
 class ChooseScreen(Modal[Choice | None]):
     """Three fields: document, position, checkpoint; enter or Open returns the choice."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss", "Cancel"), *FOCUS_KEYS]
 
     DEFAULT_CSS = """
     ChooseScreen {

@@ -282,6 +282,8 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
         self.query_one("#tabs", TabbedContent).active = tab
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if getattr(self.app, "closing", False):
+            return False  # quitting: a key typed behind `q` opens nothing
         modal_up = len(self.app.screen_stack) > 1
         if action in SESSION_ACTIONS:
             if modal_up:

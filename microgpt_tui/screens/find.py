@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -21,6 +21,7 @@ from engine.find import FIND_LIMIT as MAX_RESULTS
 from engine.graph import ScopeNode
 from engine.session import DebugSession
 from microgpt_tui.screens.modal import Modal
+from microgpt_tui.widgets.field import Field as Input
 
 Found = tuple[str, str]  # ("scope", path) or ("node", "123")
 
@@ -64,6 +65,8 @@ class FindScreen(Modal[Found | None]):
         self.title_text = title
         self.initial = initial
         self.cursor_blink = cursor_blink
+        self._shown_for: str | None = None  # the text whose results are shown
+        self._enter_pending = False  # enter came before its text's results: pick on arrival
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -88,6 +91,12 @@ class FindScreen(Modal[Found | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.value.strip() != self._shown_for:  # typed fast: the search is still running
+            self._enter_pending = True
+            return
+        self._pick_highlighted()
+
+    def _pick_highlighted(self) -> None:
         results = self.query_one("#find-results", OptionList)
         if results.option_count:
             index = results.highlighted if results.highlighted is not None else 0
@@ -149,6 +158,11 @@ class FindScreen(Modal[Found | None]):
         results.add_options(options)
         if options:
             results.highlighted = 0
+        self._shown_for = text
+        if self._enter_pending and text == self.query_one("#find-input", Input).value.strip():
+            self._enter_pending = False
+            self._pick_highlighted()
+            return
         if not text and not self.scopes_only:
             hint.update("type to search; enter picks the highlighted result, ↓ to browse")
         elif not options:

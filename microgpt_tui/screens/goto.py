@@ -11,9 +11,10 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Label
 
 from microgpt_tui.screens.modal import Modal
+from microgpt_tui.widgets.field import Field as Input
 
 
 class GoToScreen(Modal[int | None]):
