@@ -26,6 +26,12 @@ def node_name(node: Value) -> str:
     return " ".join(parts)
 
 
+def used_by(nodes: int, uses: int) -> str:
+    """`used by 2 nodes, 3 uses` (a node can use one input twice: `x * x`), or `used by 1 node`."""
+    text = f"used by {nodes} node{'s' * (nodes != 1)}"
+    return text + (f", {uses} uses" if uses != nodes else "")
+
+
 def scope_frames(scope: str) -> list[str]:
     """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: the scope paths from innermost to outermost."""
     parts = scope.split(".") if scope else []

@@ -280,6 +280,12 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
+        self._opened(tab)
+
+    def _opened(self, tab: str) -> None:
+        """A tab is shown: its keys work at once (the parameters list has the focus)."""
+        if tab == "parameters" and self.session is not None:
+            self.query_one(ParametersView).opened(self.controller.inspected_node())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if getattr(self.app, "closing", False):
@@ -298,7 +304,8 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
 
     def show_status(self, note: str) -> None:
         status = self.query_one(StatusLine)
-        status.show(self.session, self.source, self.controller.inspected, note)
+        warning = self.workspace.data_note if self.workspace is not None else ""
+        status.show(self.session, self.source, self.controller.inspected, note, warning)
 
     def refresh_views(self, *, recentre: bool) -> None:
         """Repaint every panel from the session (after a move, a selection, a new session)."""
@@ -359,6 +366,8 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
+        if event.pane.id == "parameters" and not self.query_one(ParametersView).has_focus_within:
+            self._opened("parameters")  # (a click on the tab)
 
 
 def _titled(widget: Widget, title: str) -> Widget:

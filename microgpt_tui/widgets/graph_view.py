@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from engine.session import BACKWARD, DebugSession
 from engine.value import Value
-from microgpt_tui.display import PENDING, num
+from microgpt_tui.display import PENDING, num, used_by
 from microgpt_tui.messages import NodeSelected
 
 MAX_DEPTH = 24  # rows nested deeper than this do not expand: centre on them instead
@@ -39,6 +39,7 @@ class Row:
     node_id: int = -1
     direction: str = INPUTS  # which way this row expands: its inputs or its consumers
     local_grad: float | None = None  # d(parent row's node) / d(this node), or the reverse
+    edge_of: int = -1  # the node whose local gradient that is (known once it is computed)
     expanded: bool = False
     text: str = ""  # headings and "… more" rows
 
@@ -115,13 +116,16 @@ class GraphView(ScrollView, can_focus=True):
             return
         node = session.node(node_id)
         self.centre_id = node_id
-        consumers = list(dict.fromkeys(session.consumers_of(node)))
+        uses = session.consumers_of(node)
+        consumers = list(dict.fromkeys(uses))
+        root_or_loss = "loss" if session.rooted_at is None else "root"
+        summed = ", summed over its uses" if len(uses) != len(consumers) else ""
         rows: list[Row] = [
             Row(
                 "heading",
-                text=f"▲ used by {len(consumers)}   (∂ = ∂consumer/∂this)"
+                text=f"▲ {used_by(len(consumers), len(uses))}   (∂ = ∂consumer/∂this{summed})"
                 if consumers
-                else "▲ used by nothing: this is the loss",
+                else f"▲ used by nothing: this is the {root_or_loss}",
             )
         ]
         rows += self._children(node, CONSUMERS, 1)
@@ -181,8 +185,10 @@ class GraphView(ScrollView, can_focus=True):
                 )
                 pairs.append((consumer, local))
         rows = [
-            Row("node", depth, child.id, direction, local) for child, local in pairs[:MAX_CHILDREN]
-        ]
+            Row("node", depth, child.id, direction, local, edge_of=node.id if direction == INPUTS
+                else child.id)
+            for child, local in pairs[:MAX_CHILDREN]
+        ]  # fmt: skip
         if len(pairs) > MAX_CHILDREN:
             more = len(pairs) - MAX_CHILDREN
             rows.append(
@@ -386,8 +392,9 @@ class GraphView(ScrollView, can_focus=True):
             else:
                 text = f"grad {num(node.grad)}" + ("" if final else "…")
                 segments.append(Segment(f"{text:<16}", grad_style if final else dim))
-        if row.local_grad is not None:
-            segments.append(Segment(f"∂ {num(row.local_grad)}  ", dim))
+        if row.local_grad is not None:  # (the forward replay reveals it with its node)
+            known = session.value_known(session.node(row.edge_of))
+            segments.append(Segment(f"∂ {num(row.local_grad) if known else PENDING}  ", dim))
         centre_scope = session.node(self.centre_id).scope if self.centre_id >= 0 else ""
         if node.scope != centre_scope:
             segments.append(Segment(node.scope, dim))

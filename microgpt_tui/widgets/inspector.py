@@ -21,7 +21,7 @@ from textual.strip import Strip
 
 from engine.session import BACKWARD, DebugSession, Term
 from engine.value import Value
-from microgpt_tui.display import PENDING, node_name, num
+from microgpt_tui.display import PENDING, node_name, num, used_by
 
 MAX_TERMS = 500  # chain-rule terms listed; a node with more says how many are left out
 
@@ -56,11 +56,11 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
         if just_processed and node._children:
             lines += _passed_on(node)
     else:
-        n = session.consumer_count(node)
-        if n:
-            lines.append(
-                [("used by", "title"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")]
-            )
+        uses = session.consumer_count(node)
+        if uses:
+            nodes = session.consumer_nodes(node)
+            said = used_by(nodes, uses).removeprefix("used by ")
+            lines.append([("used by", "title"), (f"  {said} (see the graph)", "muted")])
     return lines
 
 
@@ -113,13 +113,14 @@ def _inputs(session: DebugSession, node: Value) -> list[Line]:
             return [[_key(""), ("a constant, wrapped as a leaf Value", "muted")]]
         return []
     lines: list[Line] = [[("inputs", "title"), ("  ∂this/∂input", "muted")]]
+    computed = session.value_known(node)  # its local gradients come with its value
     for child, local in zip(node._children, node._local_grads):
         shown = num(child.data) if session.value_known(child) else PENDING
         lines.append(
             [
                 (f"  {node_name(child):<26}", ""),
                 (f" = {shown:<10}", ""),
-                (f" ∂ {num(local)}", "accent"),
+                (f" ∂ {num(local) if computed else PENDING}", "accent"),
             ]
         )
     return lines

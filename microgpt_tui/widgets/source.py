@@ -2,6 +2,11 @@
 
 A Line-API widget: the file is highlighted once, then only visible lines are
 painted; moving the highlight repaints two lines and scrolls it into view.
+
+Every line is shown from its start. The model's innermost lines are indented 28
+columns deep, so when the highlighted line does not fit, the indentation is drawn
+narrower (each level of four spaces as two, or one) for every line alike, which
+keeps the nesting readable; what still does not fit is cut at the right, marked `…`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ def short_path(filename: str) -> str:
 
 
 GUTTER = 6  # "▶ 113 "
+INDENT = 4  # the model's columns per level of indentation
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
 
 
 class SourceView(ScrollView):
@@ -117,28 +127,32 @@ class SourceView(ScrollView):
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
         self._scroll_to_line()
 
-    def _code_strip(self, index: int) -> Strip:
-        """A whole line of highlighted code, cached (the code never changes)."""
-        key = (index, self.app.theme)
+    def _code_strip(self, index: int, unit: int) -> Strip:
+        """A whole line of highlighted code, its indentation `unit` columns a level (cached)."""
+        key = (index, unit, self.app.theme)
         cached = self._cache.get(key)
         if cached is None:
             line = self.lines[index]
             strips = Visual.to_strips(self, line, max(1, line.cell_length), 1, self.visual_style)
-            cached = self._cache[key] = strips[0] if strips else Strip([])
+            strip = strips[0] if strips else Strip([])
+            indent = _indent(line.plain)
+            narrower = indent // INDENT * unit + indent % INDENT
+            if narrower < indent:
+                blank = Segment(" " * narrower, self.visual_style.rich_style)
+                strip = Strip([blank, *strip.crop(indent, strip.cell_length)])
+            cached = self._cache[key] = strip
         return cached
 
-    def _shift(self, code_width: int) -> int:
-        """Columns of indentation to hide so that the highlighted line fits, if it can.
-
-        The model's innermost lines are indented 28 columns deep: in a narrow panel
-        the view slides left (every line alike, like scrolling) to show the code.
-        """
+    def _indent_unit(self, code_width: int) -> int:
+        """Columns per level of indentation: 4, or fewer if the highlighted line needs it."""
         if self.lineno is None or not 0 < self.lineno <= len(self.lines):
-            return 0
-        text = self.lines[self.lineno - 1].plain
-        indent = len(text) - len(text.lstrip(" "))
-        overflow = len(text.rstrip()) - code_width
-        return max(0, min(indent - 4, overflow)) if overflow > 0 else 0
+            return INDENT
+        text = self.lines[self.lineno - 1].plain.rstrip()
+        indent = _indent(text)
+        for unit in (INDENT, 2, 1):
+            if indent // INDENT * unit + indent % INDENT + len(text) - indent <= code_width:
+                return unit
+        return 1
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -160,8 +174,10 @@ class SourceView(ScrollView):
             Segment(f"{index + 1:>4} ", gutter_style),
         ]
         code_width = max(1, width - GUTTER)
-        shift = self._shift(code_width)
-        code = list(self._code_strip(index).crop(shift, shift + code_width))
+        strip = self._code_strip(index, self._indent_unit(code_width))
+        code = list(strip.crop(0, code_width))
+        if strip.cell_length > code_width and code_width > 1:  # cut at the right: say so
+            code = list(strip.crop(0, code_width - 1)) + [Segment("…", gutter_style)]
         segments = gutter + code
         if line_style is not None:  # the highlight goes over the syntax colours
             segments = [Segment(text, (style or base) + line_style) for text, style, _ in segments]

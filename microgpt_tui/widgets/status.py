@@ -15,8 +15,9 @@ from engine.session import BACKWARD, DebugSession
 from microgpt_tui.display import node_name, num
 
 
-def document_line(session: DebugSession, source: str) -> Content:
-    """Document, position with its input → target characters, loss, and the model."""
+def document_line(session: DebugSession, source: str, warning: str = "") -> Content:
+    """Document, position with its input → target characters, loss, the model, and a warning
+    about it (the names are not microgpt's: offline)."""
     parts: list = [(session.doc or "(no document)", "bold")]
     if session.pos is not None:
         text = session.position_text(session.pos)  # (a script's graph may have no document)
@@ -35,6 +36,8 @@ def document_line(session: DebugSession, source: str) -> Content:
     parts += [(f" · graph {session.graph_name}: {count:,} node{'s' * (count != 1)}", "$text-muted")]
     if source:
         parts += [(f" · {source}", "$text-muted")]
+    if warning:
+        parts += [(f" · {warning}", "$text-warning")]
     return Content.assemble(*parts)
 
 
@@ -86,7 +89,12 @@ class StatusLine(Static):
         return self.content.plain if isinstance(self.content, Content) else str(self.content)
 
     def show(
-        self, session: DebugSession | None, source: str, inspected: int | None, note: str = ""
+        self,
+        session: DebugSession | None,
+        source: str,
+        inspected: int | None,
+        note: str = "",
+        warning: str = "",
     ) -> None:
         if session is None:
             content = Content.assemble(
@@ -94,6 +102,6 @@ class StatusLine(Static):
             )
         else:
             content = Content("\n").join(
-                [document_line(session, source), stepping_line(session, inspected, note)]
+                [document_line(session, source, warning), stepping_line(session, inspected, note)]
             )
         self.update(content, layout=False)  # always two lines: no layout needed
