@@ -72,9 +72,10 @@ class Controller:
 
     # -- sessions --------------------------------------------------------------------
 
-    def install(self, session: DebugSession) -> None:
-        """Debug another trace: the roots of the old one go with it."""
-        self.previous_sessions.clear()
+    def install(self, session: DebugSession, previous: list[DebugSession] | None = None) -> None:
+        """Debug another trace: the roots of the old one go with it. `previous`: the sessions
+        `session` was rooted from, if it was (a walk-through opened after a Root here)."""
+        self.previous_sessions[:] = previous or []
         self._switch(session)
 
     def _switch(self, session: DebugSession) -> None:

@@ -179,6 +179,10 @@ class Walk:
         self._history.append(rewind)
         return start - target
 
+    def forget_moves(self) -> None:
+        """Nothing to undo from here (e.g. a walk-through just opened at this step)."""
+        self._history.clear()
+
     def restart(self) -> int:
         """Back to the start of the phase (`go_to(0)`): `back` returns to where the walk was."""
         return self.go_to(0)

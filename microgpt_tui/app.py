@@ -61,6 +61,9 @@ class DebuggerApp(App[int]):
         cursor_blink: bool = True,
         source: str | None = None,
         source_file: str | None = None,
+        previous: list[DebugSession] | None = None,
+        note: str = "",
+        walk_path: str | None = None,
     ) -> None:
         """Debug `workspace`'s model, or only `session` when there is no workspace.
 
@@ -68,6 +71,8 @@ class DebuggerApp(App[int]):
         is required and fixed: `d` cannot trace another document. `source` is what
         the status line calls the model (default: the workspace's); `source_file`
         the file the source panel shows for a node no line made (a parameter).
+        `previous` are the sessions `session` was rooted from, `note` the status line's
+        first note, `walk_path` the walk-through it was opened from (`--walk`).
         """
         super().__init__()
         self.closing = False  # quit was asked: nothing opens any more
@@ -81,7 +86,10 @@ class DebuggerApp(App[int]):
             cursor_blink=cursor_blink,
             source=source if source is not None else (workspace.source if workspace else ""),
             source_file=source_file,
+            previous=previous,
+            note=note,
         )
+        self.debugger.walk_path = walk_path
 
     def get_default_screen(self) -> DebuggerScreen:
         return self.debugger

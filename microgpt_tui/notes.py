@@ -80,6 +80,13 @@ def bookmark_note(step: Step, marked: bool) -> str:
     return f"bookmark on {step} removed"
 
 
+def walk_opened_note(session: DebugSession) -> str:
+    """`opened the walk-through at backward step 120 (2 bookmarks)`."""
+    count = len(session.bookmarks)
+    marks = f" ({count} bookmark{'s' * (count != 1)}: ' jumps)" if count else ""
+    return f"opened the walk-through at {session.step_now}{marks}"
+
+
 def selected_note(path: str) -> str:
     return f"selected {path}: F focuses it, B sets a breakpoint"
 

@@ -8,6 +8,7 @@ error notification, keeping the current session.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +17,9 @@ from textual.widgets import Button, Label
 
 from microgpt_tui.screens.modal import FOCUS_KEYS, Modal
 from microgpt_tui.widgets.field import Field as Input
+
+if TYPE_CHECKING:
+    from engine.walkthrough import WalkThrough
 
 ALL_POSITIONS = "all"
 
@@ -28,6 +32,7 @@ class Choice:
     pos: int | None = None
     whole_document: bool = False
     checkpoint: str | None = None  # None keeps the current model
+    walk: WalkThrough | None = None  # replay this walk-through on the new session
 
 
 def parse_position(text: str) -> tuple[int | None, bool]:

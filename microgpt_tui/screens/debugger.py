@@ -51,7 +51,7 @@ from microgpt_tui.widgets import (
 
 SESSION_ACTIONS = frozenset(
     "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
-    "bookmark next_bookmark".split()
+    "bookmark next_bookmark save_walk open_walk copy".split()
 )
 """Actions that need a session, and this screen on top."""
 
@@ -77,11 +77,15 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
         cursor_blink: bool = True,
         source: str = "",
         source_file: str | None = None,
+        previous: list[DebugSession] | None = None,
+        note: str = "",
     ) -> None:
         """Debug `workspace`'s model at `choice`, or only `session` when there is no workspace.
 
         `source` is what the status line calls the model; `source_file` the file
-        the source panel shows for a node no line made (a parameter).
+        the source panel shows for a node no line made (a parameter). `previous`: the
+        sessions `session` was rooted from (R goes back); `note`: the status line's
+        first note (e.g. the walk-through it opens).
         """
         super().__init__()
         self.workspace = workspace
@@ -94,6 +98,8 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
         self.building = False
         self.load_seconds: float | None = None
         self._initial_session = session
+        self._initial_previous = previous or []
+        self._initial_note = note
 
     @property
     def session(self) -> DebugSession | None:
@@ -136,9 +142,12 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
         self.set_interval(0.25, self.tick, name="progress")
         if self._initial_session is not None:
             session, self._initial_session = self._initial_session, None
-            self.controller.install(session)
+            self.controller.install(session, previous=self._initial_previous)
             self.load_seconds = 0.0
             self.show_session(session)
+            if self._initial_note:
+                self.note = self._initial_note
+                self.show_status(self.note)
         else:
             self.load(self.choice)
 

@@ -23,6 +23,7 @@ from engine.loading import Loaded, load_session
 from engine.session import DebugSession
 from engine.trace import recording_trace
 from engine.value import Value
+from engine.walkthrough import replay
 from engine.workspace import Workspace
 from microgpt_tui import notes
 from microgpt_tui.display import node_name
@@ -36,6 +37,7 @@ class SessionLoaded(Message):
     loaded: Loaded
     choice: Choice
     seconds: float
+    shown: DebugSession | None = None  # what to show, if not `loaded.session` (a walk's root)
 
 
 @dataclass
@@ -97,20 +99,28 @@ class Sessions(Screen):
                 checkpoint=choice.checkpoint,
                 cancelled=lambda: worker.is_cancelled,
             )
+            shown = replay(choice.walk, loaded.session) if loaded and choice.walk else None
         except InputError as error:
             self.post_message(LoadFailed(str(error)))
             return
         if loaded is not None and not worker.is_cancelled:
-            self.post_message(SessionLoaded(loaded, choice, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            self.post_message(SessionLoaded(loaded, choice, seconds, shown))
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
         reloaded = self.controller.session is not None
         self.choice = message.choice
         self.load_seconds = message.seconds
         self.workspace = message.loaded.workspace
-        self.controller.install(message.loaded.session)  # (the old roots go with the old trace)
-        self.show_session(message.loaded.session)
-        if reloaded:
+        base = message.loaded.session
+        shown = message.shown or base
+        # (the old roots go with the old trace; a walk-through's root keeps its base to go back)
+        self.controller.install(shown, previous=[base] if shown is not base else [])
+        self.show_session(shown)
+        if message.choice.walk is not None:
+            self.note = notes.walk_opened_note(shown)
+            self.show_status(self.note)
+        elif reloaded:
             session = message.loaded.session
             self.notify(
                 f"Now debugging {session.doc!r} ({len(session.nodes):,} nodes).",
