@@ -30,6 +30,8 @@ class Key(Binding):
     """What the command palette calls it ("": not in the palette)."""
     section: str = ""
     """The help screen's section that lists it ("": not listed)."""
+    narrow: bool = False
+    """In the footer below 120 columns too, where it has room for the keys that matter most."""
 
     @property
     def shown_key(self) -> str:
@@ -39,16 +41,16 @@ class Key(Binding):
 
 DEBUGGER_KEYS: list[Key] = [
     Key("s", "move('step')", "Step", tooltip="Process exactly one node",
-        id="debugger.step", section=STEPPING),
+        id="debugger.step", section=STEPPING, narrow=True),
     Key("n", "move('step_over')", "Next",
         tooltip="Step over inner scopes (an inner scope counts as one step)",
-        id="debugger.next", section=STEPPING),
+        id="debugger.next", section=STEPPING, narrow=True),
     Key("o", "move('step_out')", "Out", tooltip="Run to the end of the current scope",
         id="debugger.out", section=STEPPING),
     Key("c", "move('cont')", "Cont", tooltip="Run to the next breakpoint or the end of the phase",
-        id="debugger.continue", section=STEPPING),
+        id="debugger.continue", section=STEPPING, narrow=True),
     Key("p", "move('back')", "Back", tooltip="Undo the last move exactly, whatever its size",
-        id="debugger.back", section=STEPPING),
+        id="debugger.back", section=STEPPING, narrow=True),
     Key("0", "move('restart')", "Restart", show=False,
         tooltip="Restart the current phase (backward: every grad 0, the root's 1); p undoes it",
         id="debugger.restart", command="Restart the phase", section=REHEARSING),
@@ -80,7 +82,7 @@ DEBUGGER_KEYS: list[Key] = [
         id="debugger.copy_chain", command="Copy the chain-rule lines", section=REHEARSING),
     Key("F", "focus_scope", "Focus",
         tooltip="Stop only inside the selected scope (else the current one); again to clear",
-        id="debugger.focus", section=STEPPING),
+        id="debugger.focus", section=STEPPING, narrow=True),
     Key("B", "breakpoint", "Break",
         tooltip="Toggle a breakpoint on the selected scope (else the current one)",
         id="debugger.breakpoint", section=STEPPING),
@@ -88,8 +90,12 @@ DEBUGGER_KEYS: list[Key] = [
         tooltip="The forward phase: each step reveals the next node's value",
         id="debugger.forward", command="Switch to the forward phase", section=STEPPING),
     Key("b", "phase('backward')", "Bwd",
-        tooltip="The backward phase: each step passes one node's grad to its inputs",
-        id="debugger.backward", command="Switch to the backward phase", section=STEPPING),
+        tooltip="The backward phase from its start: every grad 0, the root's 1",
+        id="debugger.backward", command="Switch to the backward phase", section=STEPPING,
+        narrow=True),
+    Key("v", "next_panel", "Panel", show=False,
+        tooltip="Below 120 columns the panels take turns: show the next one",
+        id="debugger.panel", command="Show the next panel", section=LOOKING, narrow=True),
     Key("g", "goto", "Go to", tooltip="Inspect a node by id; the cursor stays (esc comes back)",
         id="debugger.goto", command="Go to node…", section=LOOKING, priority=True),
     Key("slash", "find", "Find", key_display="/", priority=True,
@@ -124,9 +130,9 @@ DEBUGGER_KEYS: list[Key] = [
 
 APP_KEYS: list[Key] = [
     Key("question_mark", "help", "Help", key_display="?", tooltip="Keys, panels and journeys",
-        id="debugger.help", command="Help", section=LOOKING, priority=True),
+        id="debugger.help", command="Help", section=LOOKING, priority=True, narrow=True),
     Key("q", "quit", "Quit", tooltip="Leave microgpt-tui", id="debugger.quit", section=LOOKING,
-        priority=True),
+        priority=True, narrow=True),
 ]  # fmt: skip
 """The app's own keys, whatever screen is up (help and quit)."""
 

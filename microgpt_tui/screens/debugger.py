@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from engine import model as model_source
 from engine.controller import Controller, Job, MovesDone
@@ -34,6 +34,7 @@ from microgpt_tui.commands import DebuggerCommands
 from microgpt_tui.display import node_name
 from microgpt_tui.keys import DEBUGGER_KEYS
 from microgpt_tui.messages import NodeSelected, ScopeSelected
+from microgpt_tui.screens.arrangement import Arrangement
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
 from microgpt_tui.screens.rehearsal import Rehearsal
@@ -48,15 +49,17 @@ from microgpt_tui.widgets import (
     SourceView,
     StatusLine,
 )
+from microgpt_tui.widgets.footer import KeyFooter
+from microgpt_tui.widgets.panel_bar import PanelBar
 
 SESSION_ACTIONS = frozenset(
     "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
-    "bookmark next_bookmark save_walk open_walk copy".split()
+    "bookmark next_bookmark save_walk open_walk copy next_panel".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs, Rehearsal):
+class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -122,6 +125,7 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
         with TabbedContent(initial="debugger", id="tabs"):
             with TabPane("Debugger", id="debugger"):
                 with Vertical(id="panels"):
+                    yield PanelBar(id="panel-bar")
                     with Horizontal(id="top"):
                         yield _titled(SourceView(id="source"), "source")
                         yield _titled(Inspector(id="inspector"), "inspector")
@@ -136,7 +140,7 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal):
                 yield ParametersView(id="parameters-view")
             with TabPane("Attention", id="attention"):
                 yield AttentionView(id="attention-view")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(0.25, self.tick, name="progress")

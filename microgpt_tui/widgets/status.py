@@ -3,7 +3,9 @@
 emma · position 4: 'a' → <BOS> · loss 2.9174 · graph emma@pos4: 16,455 nodes · default model
 BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head1 · inspecting #17
 
-The graph's name says whose ids the `#` numbers are (a Root here keeps them).
+The graph's name says whose ids the `#` numbers are (a Root here keeps them). Each
+line is made of parts (`loss 2.9174`, `focus ◎ …`) that wrap as wholes onto a next
+line when the terminal is narrow, so nothing is ever cut; the widget grows a line.
 """
 
 from __future__ import annotations
@@ -14,79 +16,121 @@ from textual.widgets import Static
 from engine.session import BACKWARD, DebugSession
 from microgpt_tui.display import node_name, num
 
+SEPARATOR = " · "
+Part = list  # the pieces of one part: str, or (str, style)
 
-def document_line(session: DebugSession, source: str, warning: str = "") -> Content:
+
+def document_parts(session: DebugSession, source: str, warning: str = "") -> list[Part]:
     """Document, position with its input → target characters, loss, the model, and a warning
     about it (the names are not microgpt's: offline)."""
-    parts: list = [(session.doc or "(no document)", "bold")]
+    parts: list[Part] = []
+    where: Part = [(session.doc or "(no document)", "bold")]
     if session.pos is not None:
         text = session.position_text(session.pos)  # (a script's graph may have no document)
         chars = ""
         if text is not None:
             chars = f": {text[0]!r} → {text[1]!r}".replace("'<BOS>'", "<BOS>")
-        parts += [" · position ", (str(session.pos), "bold"), chars]
+        parts += [where, ["position ", (str(session.pos), "bold"), chars]]
     else:
-        parts += [" · ", ("every position", "bold"), " (the document's mean loss)"]
+        parts += [where, [("every position", "bold"), " (the document's mean loss)"]]
     if session.rooted_at is not None:  # a Root here: the root is not the loss
-        parts += [" · root ", (node_name(session.root), "bold")]
-        parts += [" = ", (num(session.loss, 6), "bold $text-warning")]
+        parts.append(
+            ["root ", (node_name(session.root), "bold"), " = ", (num(session.loss, 6), "bold")]
+        )
     else:
-        parts += [" · loss ", (num(session.loss, 6), "bold $text-warning")]
+        parts.append(["loss ", (num(session.loss, 6), "bold $text-warning")])
     count = len(session.nodes)
-    parts += [(f" · graph {session.graph_name}: {count:,} node{'s' * (count != 1)}", "$text-muted")]
+    nodes = f"{count:,} node{'s' * (count != 1)}"
+    parts.append([(f"graph {session.graph_name}: {nodes}", "$text-muted")])
     if source:
-        parts += [(f" · {source}", "$text-muted")]
+        parts.append([(source, "$text-muted")])
     if warning:
-        parts += [(f" · {warning}", "$text-warning")]
-    return Content.assemble(*parts)
+        parts.append([(warning, "$text-warning")])
+    return parts
 
 
-def stepping_line(session: DebugSession, inspected: int | None, note: str = "") -> Content:
-    """Phase, step k / N, the cursor node, focus, breakpoints, and what is inspected."""
+def stepping_parts(session: DebugSession, inspected: int | None, note: str = "") -> list[Part]:
+    """Phase, step k / N, the cursor node, focus, breakpoints, what is inspected, the note."""
     walk = session.walk
     phase_style = (
         "bold reverse $text-error" if session.phase == BACKWARD else "bold reverse $text-success"
     )
-    parts: list = [(f" {session.phase.upper()} ", phase_style)]
-    parts += [" step ", (f"{walk.position:,}", "bold"), f" / {len(walk):,}"]
+    step: Part = [(f" {session.phase.upper()} ", phase_style)]
+    step += [" step ", (f"{walk.position:,}", "bold"), f" / {len(walk):,}"]
+    parts = [step]
     node = session.cursor_node()
     if walk.done:
-        parts += [(" · end of the phase", "$text-warning")]
+        parts.append([("end of the phase", "$text-warning")])
     if walk.current is None and node is not None:
-        parts += [" · next ", (node_name(node), "bold")]
+        parts.append(["next ", (node_name(node), "bold")])
     elif node is not None:
-        parts += [" · at ", (node_name(node), "bold")]
+        parts.append(["at ", (node_name(node), "bold")])
     if session.focus:
-        parts += [" · focus ", (f"◎ {session.focus}", "bold $text-warning")]
+        parts.append(["focus ", (f"◎ {session.focus}", "bold $text-warning")])
     if session.breakpoints:
         count = len(session.breakpoints)
-        parts += [(f" · ● {count} breakpoint{'s' * (count != 1)}", "$text-warning")]
+        parts.append([(f"● {count} breakpoint{'s' * (count != 1)}", "$text-warning")])
     if inspected is not None and (node is None or inspected != node.id):
-        parts += [
-            (" · inspecting ", "$text-accent"),
-            (f"#{inspected}", "bold $text-accent"),
-            (" (esc: back to the cursor)", "$text-muted"),
-        ]
+        parts.append(
+            [
+                ("inspecting ", "$text-accent"),
+                (f"#{inspected}", "bold $text-accent"),
+                (" (esc: back to the cursor)", "$text-muted"),
+            ]
+        )
     if note:
-        parts += [(f" · {note}", "$text-muted")]
-    return Content.assemble(*parts)
+        parts.append([(note, "$text-muted")])
+    return parts
+
+
+def plain(parts: list[Part]) -> str:
+    """The parts as one line of text."""
+    return SEPARATOR.join("".join(_text(p) for p in part) for part in parts)
+
+
+def _text(piece: str | tuple[str, str]) -> str:
+    return piece if isinstance(piece, str) else piece[0]
+
+
+def lay_out(parts: list[Part], width: int) -> list[Content]:
+    """The parts on as few lines of `width` as it takes, never splitting one (unless a part
+    alone is wider than a line: then it wraps, as text does)."""
+    lines: list[list] = [[]]
+    used = 0
+    for part in parts:
+        size = sum(len(_text(p)) for p in part)
+        if lines[-1] and used + len(SEPARATOR) + size > width:
+            lines.append(["  "])  # a continuation, indented
+            used = 2
+        elif lines[-1]:
+            lines[-1].append(SEPARATOR)
+            used += len(SEPARATOR)
+        lines[-1] += part
+        used += size
+    return [Content.assemble(*line) for line in lines]
 
 
 class StatusLine(Static):
-    """Two lines at the top of the screen."""
+    """Two lines at the top of the screen (more when it is too narrow for them)."""
 
     DEFAULT_CSS = """
     StatusLine {
-        height: 2;
+        height: auto;
         padding: 0 1;
         background: $panel;
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = ""
+        self._parts: list[list[Part]] = []
+        self._lines = 0
+
     @property
     def text(self) -> str:
-        """What the status line shows, as plain text."""
-        return self.content.plain if isinstance(self.content, Content) else str(self.content)
+        """What the status line shows, as plain text: one line for each of its two lines."""
+        return self._text
 
     def show(
         self,
@@ -97,11 +141,22 @@ class StatusLine(Static):
         warning: str = "",
     ) -> None:
         if session is None:
-            content = Content.assemble(
-                ("microgpt-tui", "bold"), " · ", (note or "loading…", "$text-muted")
-            )
+            self._parts = [[["microgpt-tui"], [(note or "loading…", "$text-muted")]]]
         else:
-            content = Content("\n").join(
-                [document_line(session, source, warning), stepping_line(session, inspected, note)]
-            )
-        self.update(content, layout=False)  # always two lines: no layout needed
+            self._parts = [
+                document_parts(session, source, warning),
+                stepping_parts(session, inspected, note),
+            ]
+        self._text = "\n".join(plain(parts) for parts in self._parts)
+        self._paint()
+
+    def _paint(self) -> None:
+        width = max(20, self.size.width - 2) if self.size.width else 10_000
+        lines = [line for parts in self._parts for line in lay_out(parts, width)]
+        changed = len(lines) != self._lines  # (only then does the screen need a new layout)
+        self._lines = len(lines)
+        self.update(Content("\n").join(lines), layout=changed)
+
+    def on_resize(self) -> None:
+        if self._parts:
+            self._paint()

@@ -1,0 +1,102 @@
+"""How the debugger's panels share the terminal: side by side when it is wide, in turns when not.
+
+At 120 columns and more every panel shows (source | inspector over call stack and
+scopes | graph). Below that they take turns, full width, named in a bar (`v`
+shows the next, a click picks one): with 40 rows or more two at a time (the
+inspector over the graph; the code over the call stack and scopes), with fewer
+one at a time. The footer keeps only the keys that matter most, and the parameters
+tab puts its heatmap under the list instead of beside it.
+
+A mixin of `DebuggerScreen`; it only shows and hides panels and sets their sizes,
+on a resize or a page change (never at a step, so stepping costs no layout).
+"""
+
+from __future__ import annotations
+
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widget import Widget
+
+from microgpt_tui.widgets.footer import KeyFooter
+from microgpt_tui.widgets.panel_bar import PanelBar
+
+WIDE = 120
+"""Columns from which every panel shows."""
+TALL = 40
+"""Rows from which, when narrow, two panels share the screen."""
+
+PANELS = ("source", "inspector", "call-stack", "scope-tree", "graph")
+SHORT_PAGES = {
+    "inspector": ("inspector",),
+    "graph": ("graph",),
+    "code": ("source",),
+    "scopes": ("call-stack", "scope-tree"),
+}
+TALL_PAGES = {
+    "step": ("inspector", "graph"),
+    "code": ("source", "call-stack", "scope-tree"),
+}
+
+
+class Arrangement(Screen):
+    """Wide, or narrow with pages (mixed into `DebuggerScreen`, which composes the panels)."""
+
+    page = 0  # the narrow layout's page shown (an index into its pages)
+    narrow = False
+
+    def pages(self) -> dict[str, tuple[str, ...]]:
+        """The narrow layout's pages for this height, and the panels each shows."""
+        return SHORT_PAGES if self.size.height < TALL else TALL_PAGES
+
+    def on_resize(self) -> None:
+        self.arrange_panels(self.size)
+
+    def arrange_panels(self, size: Size) -> None:
+        """Show the panels for `size` (and the narrow layout's current page)."""
+        narrow = size.width < WIDE
+        self.narrow = narrow
+        self.set_class(narrow, "-narrow")
+        self.query_one(KeyFooter).narrow = narrow
+        pages = self.pages()
+        self.page %= len(pages)
+        names = tuple(pages)
+        shown = set(PANELS) if not narrow else set(pages[names[self.page]])
+        for panel in PANELS:
+            self.query_one(f"#{panel}").display = panel in shown
+        top = self.query_one("#top")
+        bottom = self.query_one("#bottom")
+        top.display = bool(shown & {"source", "inspector"})
+        bottom.display = bool(shown & {"call-stack", "scope-tree", "graph"})
+        self.query_one("#scopes").display = bool(shown & {"call-stack", "scope-tree"})
+        _height(top, "50%" if not narrow or bottom.display else "1fr")
+        bar = self.query_one(PanelBar)
+        bar.display = narrow
+        if narrow:
+            bar.show_pages(names, self.page)
+
+    def action_next_panel(self) -> None:
+        """Below 120 columns: show the next page of panels."""
+        if not self.narrow:
+            self.notify("Every panel is shown: the window is 120 columns wide or more.", timeout=3)
+            return
+        self.page += 1
+        self.arrange_panels(self.size)
+
+    def show_page(self, name: str) -> None:
+        """Narrow: show the page named `name` (or the one holding panel `name`)."""
+        if not self.narrow:
+            return
+        for i, (page, panels) in enumerate(self.pages().items()):
+            if name == page or name in panels:
+                self.page = i
+                self.arrange_panels(self.size)
+                return
+
+    def on_panel_bar_picked(self, message: PanelBar.Picked) -> None:
+        self.page = message.page
+        self.arrange_panels(self.size)
+
+
+def _height(widget: Widget, height: str) -> None:
+    if str(widget.styles.height) != height:
+        widget.styles.height = height
