@@ -27,6 +27,8 @@ from microgpt_tui.screens.debugger import DebuggerScreen
 from microgpt_tui.screens.help import HelpScreen
 from microgpt_tui.screens.modal import DismissOnce, ReadyOnceFocused
 
+ANIMATIONS_ENV = "TEXTUAL_ANIMATIONS"  # Textual's setting ("full": the slides are back)
+
 
 class _LoadingIndicator(LoadingIndicator):
     """Textual's indicator, but not a place to start a text selection.
@@ -75,6 +77,8 @@ class DebuggerApp(App[int]):
         first note, `walk_path` the walk-through it was opened from (`--walk`).
         """
         super().__init__()
+        if ANIMATIONS_ENV not in os.environ:  # a tab switch paints at once, not after a slide
+            self.animation_level = "none"
         self.closing = False  # quit was asked: nothing opens any more
         self._held_keys: list[events.Key] = []  # typed while a dialog was opening
         if workspace is None and session is None:

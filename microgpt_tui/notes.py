@@ -31,9 +31,7 @@ def move_note(result: MoveResult) -> str:
     if result.is_phase_switch:
         if result.name == BACKWARD:
             came_from = f" (p returns to step {result.restarted:,})" if result.restarted else ""
-            return f"backward from the start: {FRESH_GRADS}; a step passes one node's grad on" + (
-                came_from
-            )
+            return f"backward from the start: {FRESH_GRADS}{came_from}"
         return "forward: each step reveals the next node's value"
     if result.name == "back":
         return "undid the last move" if result.moved else "nothing to undo"

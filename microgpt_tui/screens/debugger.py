@@ -131,7 +131,9 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
                         yield _titled(Inspector(id="inspector"), "inspector")
                     with Horizontal(id="bottom"):
                         with Vertical(id="scopes"):
-                            yield _titled(CallStack(id="call-stack"), "call stack")
+                            stack = _titled(CallStack(id="call-stack"), "call stack")
+                            stack.border_subtitle = "enter: select"
+                            yield stack
                             yield _titled(ScopeTree(id="scope-tree"), "scopes")
                         graph = _titled(GraphView(id="graph"), "graph")
                         graph.border_subtitle = "click: inspect · ▸/→: expand · enter: centre"

@@ -58,7 +58,7 @@ class GraphView(ScrollView, can_focus=True):
         Binding("right", "expand", "Expand", show=False),
         Binding("space", "toggle", "Expand", show=False),
         Binding("left", "collapse", "Collapse", show=False),
-        Binding("enter", "centre", "Centre here", tooltip="Centre the graph on this node"),
+        Binding("enter", "centre", "Centre here", show=False, tooltip="Centre the graph here"),
     ]
 
     COMPONENT_CLASSES = {

@@ -155,6 +155,7 @@ class ParameterList(LineView, can_focus=True):
             "enter",
             "select",
             "Inspect",
+            show=False,  # (in the parameters' header instead: the footer stays the same)
             tooltip="Inspect the parameter under the cursor",
             id="parameters.inspect",
         ),

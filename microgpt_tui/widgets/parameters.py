@@ -60,6 +60,7 @@ class ParametersView(Vertical):
             "S",
             "cycle_sort",
             "Sort",
+            show=False,  # (the header lists these keys: the footer stays the same, see KeyFooter)
             tooltip="Order the parameters: model order, name, |grad| largest first",
             id="parameters.sort",
         ),
@@ -67,6 +68,7 @@ class ParametersView(Vertical):
             "left_square_bracket",
             "step_matrix(-1)",
             "Prev matrix",
+            show=False,
             key_display="[",
             tooltip="Show only the previous matrix (and its heatmap)",
             id="parameters.previous_matrix",
@@ -75,6 +77,7 @@ class ParametersView(Vertical):
             "right_square_bracket",
             "step_matrix(1)",
             "Next matrix",
+            show=False,
             key_display="]",
             tooltip="Show only the next matrix (and its heatmap)",
             id="parameters.next_matrix",

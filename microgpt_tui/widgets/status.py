@@ -5,7 +5,9 @@ BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head
 
 The graph's name says whose ids the `#` numbers are (a Root here keeps them). Each
 line is made of parts (`loss 2.9174`, `focus ◎ …`) that wrap as wholes onto a next
-line when the terminal is narrow, so nothing is ever cut; the widget grows a line.
+line when the terminal is narrow, so nothing is ever cut: the widget grows a line,
+and keeps it until the terminal's width changes (a change of height costs a layout of the
+whole screen, which a step should not pay).
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class StatusLine(Static):
         super().__init__(id=id)
         self._text = ""
         self._parts: list[list[Part]] = []
-        self._lines = 0
+        self._lines = 0  # lines shown (never fewer until the width changes)
+        self._width = 0
 
     @property
     def text(self) -> str:
@@ -153,10 +156,13 @@ class StatusLine(Static):
     def _paint(self) -> None:
         width = max(20, self.size.width - 2) if self.size.width else 10_000
         lines = [line for parts in self._parts for line in lay_out(parts, width)]
-        changed = len(lines) != self._lines  # (only then does the screen need a new layout)
-        self._lines = len(lines)
-        self.update(Content("\n").join(lines), layout=changed)
+        grown = len(lines) > self._lines  # (only then does the screen need a new layout)
+        self._lines = max(self._lines, len(lines))
+        lines += [Content("")] * (self._lines - len(lines))
+        self.update(Content("\n").join(lines), layout=grown)
 
     def on_resize(self) -> None:
-        if self._parts:
+        if self._parts and self.size.width != self._width:
+            self._width = self.size.width
+            self._lines = 0  # (a new width: as many lines as it takes now)
             self._paint()
