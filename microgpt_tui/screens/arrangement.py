@@ -1,11 +1,12 @@
 """How the debugger's panels share the terminal: side by side when it is wide, in turns when not.
 
 At 120 columns and more every panel shows (source | inspector over call stack and
-scopes | graph). Below that they take turns, full width, named in a bar (`v`
-shows the next, a click picks one): with 40 rows or more two at a time (the
-inspector over the graph; the code over the call stack and scopes), with fewer
-one at a time. The footer keeps only the keys that matter most, and the parameters
-tab puts its heatmap under the list instead of beside it.
+scopes | graph). Below that they take turns, full width, named in a one-line bar
+that also names the tabs, in place of the two-line tab strip (`v` shows the next
+panel, a click picks a tab or a panel): with 40 rows or more two at a time (the
+inspector over the graph; the code over the call stack and scopes), with fewer one
+at a time. The footer keeps only the keys that matter most, and the parameters tab
+puts its heatmap under the list instead of beside it.
 
 A mixin of `DebuggerScreen`; it only shows and hides panels and sets their sizes,
 on a resize or a page change (never at a step, so stepping costs no layout).
@@ -16,9 +17,10 @@ from __future__ import annotations
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import TabbedContent
 
 from microgpt_tui.widgets.footer import KeyFooter
-from microgpt_tui.widgets.panel_bar import PanelBar
+from microgpt_tui.widgets.panel_bar import PANEL, PanelBar
 
 WIDE = 120
 """Columns from which every panel shows."""
@@ -69,10 +71,17 @@ class Arrangement(Screen):
         bottom.display = bool(shown & {"call-stack", "scope-tree", "graph"})
         self.query_one("#scopes").display = bool(shown & {"call-stack", "scope-tree"})
         _height(top, "50%" if not narrow or bottom.display else "1fr")
-        bar = self.query_one(PanelBar)
-        bar.display = narrow
-        if narrow:
-            bar.show_pages(names, self.page)
+        self.query_one(PanelBar).display = narrow
+        self.name_panels()
+
+    def name_panels(self) -> None:
+        """Narrow: the bar names the tabs and (in the debugger tab) the pages of panels."""
+        if not self.narrow:
+            return
+        tabbed = self.query_one("#tabs", TabbedContent)
+        tabs = [(pane.id or "", str(pane._title)) for pane in tabbed.query("TabPane")]
+        pages = tuple(self.pages()) if tabbed.active == "debugger" else ()
+        self.query_one(PanelBar).show_names(tabs, tabbed.active, pages, self.page)
 
     def action_next_panel(self) -> None:
         """Below 120 columns: show the next page of panels."""
@@ -93,8 +102,11 @@ class Arrangement(Screen):
                 return
 
     def on_panel_bar_picked(self, message: PanelBar.Picked) -> None:
-        self.page = message.page
-        self.arrange_panels(self.size)
+        if message.kind == PANEL:
+            self.page = int(message.value)
+            self.arrange_panels(self.size)
+        else:
+            self.run_action(f"tab({str(message.value)!r})")
 
 
 def _height(widget: Widget, height: str) -> None:

@@ -122,10 +122,10 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield PanelBar(id="panel-bar")  # (below 120 columns, in place of the tab strip)
         with TabbedContent(initial="debugger", id="tabs"):
             with TabPane("Debugger", id="debugger"):
                 with Vertical(id="panels"):
-                    yield PanelBar(id="panel-bar")
                     with Horizontal(id="top"):
                         yield _titled(SourceView(id="source"), "source")
                         yield _titled(Inspector(id="inspector"), "inspector")
@@ -381,6 +381,7 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
+        self.name_panels()
         if event.pane.id == "parameters" and not self.query_one(ParametersView).has_focus_within:
             self._opened("parameters")  # (a click on the tab)
 

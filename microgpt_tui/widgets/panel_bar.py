@@ -1,6 +1,8 @@
-"""Below 120 columns the debugger's panels take turns: this line names them and the one shown.
+"""Below 120 columns: one line naming the tabs and, in the debugger tab, its panels (which
+take turns), the ones shown highlighted. It stands in for the tab strip (two lines).
 
-` inspector │ graph │ code │ scopes      v: next panel` — click a name, or press `v`.
+` Debugger  Parameters  Attention │ inspector  graph  code  scopes   v: next panel`
+— click a name, or press 1, 2, 3 for a tab, v for the next panel.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from textual.message import Message
 from textual.widgets import Static
 
 SEPARATOR = " │ "
+TAB, PANEL = "tab", "panel"
 
 
 class PanelBar(Static):
-    """The names of the narrow layout's pages, the current one highlighted."""
+    """The tabs, and the narrow layout's pages of panels, the current ones highlighted."""
 
     DEFAULT_CSS = """
     PanelBar {
         height: 1;
-        padding: 0 1;
         background: $panel;
         color: $text-muted;
     }
@@ -29,30 +31,43 @@ class PanelBar(Static):
 
     @dataclass
     class Picked(Message):
-        """A page's name was clicked."""
+        """A name was clicked: a tab (`kind` TAB, its id) or a page (`kind` PANEL, its index)."""
 
-        page: int
+        kind: str
+        value: str | int
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.pages: tuple[str, ...] = ()
-        self.current = 0
+        self._spans: list[tuple[int, int, str, str | int]] = []  # (start, end, kind, value)
 
-    def show_pages(self, pages: tuple[str, ...], current: int) -> None:
-        self.pages, self.current = pages, current
+    def show_names(
+        self, tabs: list[tuple[str, str]], tab: str, pages: tuple[str, ...], page: int
+    ) -> None:
+        """`tabs` as (id, title) with `tab` the active one; `pages` shown (if any) with `page`."""
         parts: list = []
-        for i, name in enumerate(pages):
-            if i:
-                parts.append(SEPARATOR)
-            parts.append((f" {name} ", "bold reverse $accent") if i == current else f" {name} ")
-        parts.append(("    v: next panel", "$text-muted"))
+        spans: list[tuple[int, int, str, str | int]] = []
+        at = 0
+
+        def add(text: str, current: bool, kind: str, value: str | int) -> None:
+            nonlocal at
+            label = f" {text} "
+            parts.append((label, "bold reverse $accent") if current else (label, ""))
+            spans.append((at, at + len(label), kind, value))
+            at += len(label)
+
+        for tab_id, title in tabs:
+            add(title, tab_id == tab, TAB, tab_id)
+        if pages:
+            parts.append(SEPARATOR)
+            at += len(SEPARATOR)
+            for i, name in enumerate(pages):
+                add(name, i == page, PANEL, i)
+            parts.append(("  v: next panel", "$text-muted"))
+        self._spans = spans
         self.update(Content.assemble(*parts), layout=False)
 
     def on_click(self, event: events.Click) -> None:
-        x = event.x - 1  # (the padding)
-        for i, name in enumerate(self.pages):
-            width = len(name) + 2
-            if 0 <= x < width:
-                self.post_message(self.Picked(i))
+        for start, end, kind, value in self._spans:
+            if start <= event.x < end:
+                self.post_message(self.Picked(kind, value))
                 return
-            x -= width + len(SEPARATOR)

@@ -6,19 +6,21 @@ BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head
 The graph's name says whose ids the `#` numbers are (a Root here keeps them). Each
 line is made of parts (`loss 2.9174`, `focus ◎ …`) that wrap as wholes onto a next
 line when the terminal is narrow, so nothing is ever cut: the widget grows a line,
-and keeps it until the terminal's width changes (a change of height costs a layout of the
-whole screen, which a step should not pay).
+and gives it back only once stepping pauses (a change of height costs a layout of
+the whole screen, which a step should not pay).
 """
 
 from __future__ import annotations
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from engine.session import BACKWARD, DebugSession
 from microgpt_tui.display import node_name, num
 
 SEPARATOR = " · "
+SHRINK_AFTER = 0.6  # seconds without a change before the line gives back rows it no longer uses
 Part = list  # the pieces of one part: str, or (str, style)
 
 
@@ -127,8 +129,9 @@ class StatusLine(Static):
         super().__init__(id=id)
         self._text = ""
         self._parts: list[list[Part]] = []
-        self._lines = 0  # lines shown (never fewer until the width changes)
+        self._lines = 0  # lines shown (fewer only once stepping pauses)
         self._width = 0
+        self._shrink: Timer | None = None
 
     @property
     def text(self) -> str:
@@ -153,13 +156,18 @@ class StatusLine(Static):
         self._text = "\n".join(plain(parts) for parts in self._parts)
         self._paint()
 
-    def _paint(self) -> None:
+    def _paint(self, *, shrink: bool = False) -> None:
         width = max(20, self.size.width - 2) if self.size.width else 10_000
         lines = [line for parts in self._parts for line in lay_out(parts, width)]
-        grown = len(lines) > self._lines  # (only then does the screen need a new layout)
-        self._lines = max(self._lines, len(lines))
+        changed = len(lines) > self._lines or (shrink and len(lines) < self._lines)
+        if changed:
+            self._lines = len(lines)
+        elif len(lines) < self._lines:  # keep the rows for now; give them back after a pause
+            if self._shrink is not None:
+                self._shrink.stop()
+            self._shrink = self.set_timer(SHRINK_AFTER, lambda: self._paint(shrink=True))
         lines += [Content("")] * (self._lines - len(lines))
-        self.update(Content("\n").join(lines), layout=grown)
+        self.update(Content("\n").join(lines), layout=changed)
 
     def on_resize(self) -> None:
         if self._parts and self.size.width != self._width:
