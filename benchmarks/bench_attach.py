@@ -1,17 +1,20 @@
-"""What attach costs: the script's run up to its first backward(), with attach and without.
+"""What attach costs, at two sizes: the whole `attach --grads` against the script's plain run.
 
-Without: the script's unmodified source, compiled as `runpy` compiles it and run
-as `__main__` the way `runpy.run_path(script, run_name="__main__")` runs it,
-timed from the first line (compiling is not counted, on either side) and stopped
-at the first `backward()` by a `backward` that raises, set on the value class as
-it is created (via `builtins.__build_class__`, so no op of the script is touched). With: the
-same run under `engine.attach.attach_script`, stopped at the same call, every node
-recorded with its op, line and scope. The target is a ratio of at most 1.5, as
-the script runs (Python's cycle collector on). Converting the captured graph into
-engine Values happens after the stop and is reported on its own; so is the ratio
-with the collector off in both runs, which shows the recording's own cost.
+Sizes: examples/microgpt.py as shipped (1 layer, n_embd 16, 4 heads; its first
+document), and the same script with 2 layers, n_embd 32 and 8 heads on the
+document "olivia" (about 405k nodes), written to a temporary folder.
 
-    .venv/bin/python benchmarks/bench_attach.py [SCRIPT [ARGS...]] [--repeat N]
+Plain: the script's unmodified source, run as `__main__` in this process, from its
+first line until its first `backward()` has returned (Python's cycle collector
+on, as a script runs; compiling is not counted). Attach: `attach_script` on the
+same script, stopped after the same call, then the `--grads --json` report
+(the replay of the recorded backward() to its end, every parameter's grad, the
+JSON text): everything `attach --grads --json` does once its imports are done.
+Targets: the whole attach at most 1.5x the plain run; capture and conversion
+(from the script's stop to the result) at most 1 s at the large size. Runs are
+interleaved, so drift hits both alike; medians are reported.
+
+    .venv/bin/python benchmarks/bench_attach.py [--repeat N] [--size small|large]
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import builtins
 import contextlib
 import gc
 import io
+import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -32,106 +37,134 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.attach import attach_script  # noqa: E402
+from microgpt_tui.subcommands.attach import print_grads  # noqa: E402
 
-DEFAULT_SCRIPT = ROOT / "examples" / "microgpt.py"
-TARGET = 1.5
+EXAMPLE = ROOT / "examples" / "microgpt.py"
+RATIO_TARGET = 1.5
+CONVERT_TARGET = 1.0  # seconds, at the large size
 
 
 class _Stop(BaseException):
     pass
 
 
-def plain_run(script: Path, args: list[str]) -> float:
-    """Seconds from the first line of a plain run of `script` to its first backward()."""
+def large_variant(folder: Path) -> Path:
+    """examples/microgpt.py with 2 layers, n_embd 32, 8 heads, first document "olivia"."""
+    source = EXAMPLE.read_text()
+    for old, new in [
+        ("n_layer = 1 ", "n_layer = 2 "),
+        ("n_embd = 16 ", "n_embd = 32 "),
+        ("n_head = 4 ", "n_head = 8 "),
+        ("random.shuffle(docs)\n", 'random.shuffle(docs)\ndocs.insert(0, "olivia")\n'),
+    ]:
+        assert old in source, old
+        source = source.replace(old, new, 1)
+    (folder / "input.txt").write_text((EXAMPLE.parent / "input.txt").read_text())
+    script = folder / "microgpt_large.py"
+    script.write_text(source)
+    return script
+
+
+def plain_run(script: Path) -> float:
+    """Seconds from the first line of a plain run of `script` to its first backward()'s end."""
     real_build_class = builtins.__build_class__
-    stopped_at = []
+    ended = []
 
     def build_class(func, name, *bases, **kwargs):
         cls = real_build_class(func, name, *bases, **kwargs)
-        if callable(getattr(cls, "backward", None)):
+        original = vars(cls).get("backward")
+        if callable(original):
 
             def backward(self, *a, **k):
-                stopped_at.append(time.perf_counter())
+                original(self, *a, **k)
+                ended.append(time.perf_counter())
                 raise _Stop
 
             cls.backward = backward
         return cls
 
-    saved = os.getcwd(), list(sys.path), list(sys.argv)
+    saved = os.getcwd(), list(sys.path), list(sys.argv), sys.modules["__main__"]
+    code = compile(script.read_bytes(), str(script), "exec")
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__file__": str(script), "__builtins__": builtins})
     builtins.__build_class__ = build_class
     try:
         os.chdir(script.parent)
         sys.path.insert(0, str(script.parent))
-        sys.argv = [str(script), *args]
-        code = compile(script.read_bytes(), str(script), "exec")
-        module = types.ModuleType("__main__")
-        module.__dict__.update({"__file__": str(script), "__builtins__": builtins})
-        saved_main = sys.modules["__main__"]
+        sys.argv = [str(script), "1"]
         sys.modules["__main__"] = module
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(_Stop):
             start = time.perf_counter()
-            try:
-                exec(code, module.__dict__)
-            except _Stop:
-                pass
-            finally:
-                sys.modules["__main__"] = saved_main
+            exec(code, module.__dict__)
     finally:
         builtins.__build_class__ = real_build_class
         os.chdir(saved[0])
-        sys.path[:], sys.argv = saved[1], saved[2]
-    if not stopped_at:
+        sys.path[:], sys.argv, sys.modules["__main__"] = saved[1], saved[2], saved[3]
+    if not ended:
         raise SystemExit(f"{script} never called backward()")
-    return stopped_at[0] - start
+    return ended[0] - start
 
 
-def attached_run(script: Path, args: list[str]) -> tuple[float, float, int]:
-    """(seconds to the first backward(), seconds to convert, nodes) under attach."""
+def attached_run(script: Path) -> dict:
+    """The whole `attach --grads --json`, timed, with its parts."""
+    start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        result = attach_script(str(script), args)
-    return result.run_seconds, result.convert_seconds, len(result.capture.nodes)
+        result = attach_script(str(script), ["1"])
+    attached = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        print_grads(result, str(script), as_json=True)
+    end = time.perf_counter()
+    json.loads(out.getvalue())
+    return {
+        "total": end - start,
+        "forward": result.run_seconds,
+        "backward": result.backward_seconds,
+        "convert": result.convert_seconds,
+        "report": end - attached,
+        "nodes": len(result.capture.nodes),
+        "writes": len(result.recorded_backward.targets),
+    }
+
+
+def measure(label: str, script: Path, repeat: int) -> bool:
+    plain, runs = [], []
+    for _ in range(repeat):
+        gc.collect()
+        plain.append(plain_run(script))
+        gc.collect()
+        runs.append(attached_run(script))
+        gc.unfreeze()  # what attach froze: let the next runs start alike
+    p = statistics.median(plain)
+    part = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    ratio = part["total"] / p
+    nodes = int(part["nodes"])
+    print(f"{label}: {nodes:,} nodes, {int(part['writes']):,} grad writes; median of {repeat}")
+    print(f"  plain run to the end of backward():       {p * 1000:8.1f} ms")
+    print(f"  attach --grads --json, whole:             {part['total'] * 1000:8.1f} ms")
+    print(f"    the script's run to backward():         {part['forward'] * 1000:8.1f} ms")
+    print(f"    its own backward(), every write logged: {part['backward'] * 1000:8.1f} ms")
+    print(
+        f"    capture and conversion after the stop:  {part['convert'] * 1000:8.1f} ms"
+        f"  ({part['convert'] / nodes * 1e9:.0f} ns a node)"
+    )
+    print(f"    the report (replay to the end, JSON):   {part['report'] * 1000:8.1f} ms")
+    ok = ratio <= RATIO_TARGET
+    print(f"  ratio: {ratio:.2f}x (target <= {RATIO_TARGET}x) {'OK' if ok else 'OVER'}")
+    return ok and (label != "large" or part["convert"] <= CONVERT_TARGET)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("script", nargs="?", default=str(DEFAULT_SCRIPT))
-    parser.add_argument("args", nargs="*", default=[])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--size", choices=["small", "large", "both"], default="both")
     ns = parser.parse_args()
-    script = Path(ns.script).resolve()
-    print(f"script: {script.relative_to(ROOT) if script.is_relative_to(ROOT) else script}")
-    for collector in ("on", "off"):
-        plain, attached, converts = [], [], []
-        nodes = 0
-        for _ in range(ns.repeat):  # interleaved, so drift hits both alike
-            gc.collect()
-            if collector == "off":
-                gc.disable()
-            plain.append(plain_run(script, ns.args))
-            gc.enable()
-            gc.collect()
-            if collector == "off":
-                gc.disable()
-            run, conv, nodes = attached_run(script, ns.args)
-            gc.enable()
-            attached.append(run)
-            converts.append(conv)
-        p, a = statistics.median(plain), statistics.median(attached)
-        ratio = a / p
-        if collector == "on":
-            print(f"graph: {nodes} nodes at the first backward(); median of {ns.repeat} runs")
-            print(f"plain,  first line -> backward(): {p * 1000:8.1f} ms")
-            print(f"attach, first line -> backward(): {a * 1000:8.1f} ms")
-            verdict = "OK" if ratio <= TARGET else "OVER"
-            print(f"ratio: {ratio:.2f}x (target <= {TARGET}x) {verdict}")
-            c = statistics.median(converts)
-            print(f"converting the graph afterwards:  {c * 1000:8.1f} ms")
-        else:  # what the recording itself costs, without the collector's share in both runs
-            per_node = (a - p) / nodes * 1e9
-            print(
-                f"with the cycle collector off in both: plain {p * 1000:.1f} ms, "
-                f"attach {a * 1000:.1f} ms ({ratio:.2f}x, +{per_node:.0f} ns a node)"
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        sizes = {"small": EXAMPLE, "large": large_variant(Path(tmp))}
+        for label, script in sizes.items():
+            if ns.size in (label, "both"):
+                measure(label, script, ns.repeat)
+        if ns.size in ("large", "both"):
+            print(f"  conversion target at the large size: <= {CONVERT_TARGET:.1f} s")
 
 
 if __name__ == "__main__":

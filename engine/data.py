@@ -165,6 +165,23 @@ def check_vocab(vocab: object, noun: str = "vocabulary") -> None:
         raise InputError(f"{noun} has a lone surrogate {bad[0]!r}, not a character")
 
 
+def printable(text: str) -> str:
+    """`text` safe to show on a terminal: control characters written as escapes (`\\x1b`).
+
+    A data file (and so a vocabulary, a document, a sample) may hold NUL, ESC or
+    other control characters; sent raw they would move the cursor or recolour the
+    terminal. Everything else, spaces and accents included, is shown as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class Tokenizer:
     """microgpt's character tokenizer: ids 0..len(uchars)-1 are characters, BOS is the last.
 
@@ -209,13 +226,13 @@ class Tokenizer:
         return "".join(self.token_text(i) for i in ids if i != self.BOS)
 
     def token_text(self, token_id: int) -> str:
-        """The character of a token id, or "<BOS>" for BOS."""
+        """The character of a token id for a person to read (`printable`), or "<BOS>" for BOS."""
         if isinstance(token_id, bool) or not isinstance(token_id, int):
             raise InputError(f"token id must be an integer, got {token_id!r}")
         if token_id == self.BOS:
             return self.BOS_TEXT
         if 0 <= token_id < self.BOS:
-            return self.uchars[token_id]
+            return printable(self.uchars[token_id])
         raise InputError(f"token id {token_id} is out of range 0..{self.BOS}")
 
     def __eq__(self, other: object) -> bool:

@@ -29,6 +29,20 @@ def scope_position(scope: str) -> int | None:
     return None
 
 
+def positions(nodes: Sequence[Value]) -> Callable[[Value], int]:
+    """A node's place in `nodes` (creation order; -1 if it is not there, for a graph with
+    gaps in its ids): its id, unless the ids have gaps (a rerooted graph keeps the
+    original ids), when it is looked up."""
+    if not nodes or nodes[-1].id == len(nodes) - 1:
+        return _id_of
+    where = {id(node): i for i, node in enumerate(nodes)}
+    return lambda node: where.get(id(node), -1)
+
+
+def _id_of(node: Value) -> int:
+    return node.id
+
+
 def id_bound(nodes: Sequence[Value]) -> int:
     """One more than the largest id of `nodes` (in creation order): an id-indexed array's length."""
     return nodes[-1].id + 1 if nodes else 0

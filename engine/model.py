@@ -82,13 +82,16 @@ class GPT:
             tok_emb = state_dict["wte"][token_id]  # token embedding
             pos_emb = state_dict["wpe"][pos_id]  # position embedding
             x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
+            label(x, "x_embed")
             x = rmsnorm(x)  # not redundant: the residual stream's gradient flows through it
+            label(x, "x_norm")
 
         for li in range(n_layer):
             # 1) Multi-head attention block
             with scope(f"layer{li}.attn"):
                 x_residual = x
                 x = rmsnorm(x)
+                label(x, "x_norm")
                 q = linear(x, state_dict[f"layer{li}.attn_wq"])
                 k = linear(x, state_dict[f"layer{li}.attn_wk"])
                 v = linear(x, state_dict[f"layer{li}.attn_wv"])
@@ -118,15 +121,22 @@ class GPT:
                         label(head_out, "head_out")
                         x_attn.extend(head_out)
                 x = linear(x_attn, state_dict[f"layer{li}.attn_wo"])
+                label(x, "attn_out")
                 x = [a + b for a, b in zip(x, x_residual)]
+                label(x, "x_resid")
             # 2) MLP block
             with scope(f"layer{li}.mlp"):
                 x_residual = x
                 x = rmsnorm(x)
+                label(x, "x_norm")
                 x = linear(x, state_dict[f"layer{li}.mlp_fc1"])
+                label(x, "mlp_hidden")
                 x = [xi.relu() for xi in x]
+                label(x, "mlp_relu")
                 x = linear(x, state_dict[f"layer{li}.mlp_fc2"])
+                label(x, "mlp_out")
                 x = [a + b for a, b in zip(x, x_residual)]
+                label(x, "x_resid")
 
         with scope("lm_head"):
             logits = linear(x, state_dict["lm_head"])

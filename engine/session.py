@@ -21,6 +21,7 @@ from engine.find import FIND_LIMIT, all_scopes, find_labels, find_scopes
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
 from engine.moves import BACKWARD, FORWARD, MOVES, PHASES, MoveResult, move
+from engine.recorded_backward import ReplayWalk
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.trace import SourceSite
 from engine.value import Value
@@ -37,6 +38,7 @@ class Term:
     local_grad: float
     consumer_grad: float
     value: float
+    exact: bool = True  # False: a recorded write that local_grad × consumer_grad does not give
 
 
 def graph_label(doc: str, capture: Capture) -> str:
@@ -80,14 +82,17 @@ class DebugSession:
         model: ModelView | None = None,
         tokenizer: Tokenizer | None = None,
         doc: str = "",
+        backward: Walk | None = None,
     ) -> DebugSession:
         """A session over a graph captured elsewhere (e.g. from the user's own script).
 
         `model` (default: `capture.model`) gives the parameters by name, and the
-        config (None: then there is no attention view).
+        config (None: then there is no attention view). `backward` is the walk of
+        the backward phase (default: microgpt's `BackwardPass`; a script's recorded
+        backward() gives its `ReplayWalk`).
         """
         session = cls.__new__(cls)
-        session._start(model, tokenizer, doc, capture)
+        session._start(model, tokenizer, doc, capture, backward)
         return session
 
     def rerooted(self, node: Value) -> DebugSession:
@@ -102,7 +107,12 @@ class DebugSession:
         return new
 
     def _start(
-        self, model: ModelView | None, tokenizer: Tokenizer | None, doc: str, capture: Capture
+        self,
+        model: ModelView | None,
+        tokenizer: Tokenizer | None,
+        doc: str,
+        capture: Capture,
+        backward: Walk | None = None,
     ) -> None:
         self.model: ModelView = model if capture.model is None else capture.model
         self.tokenizer = tokenizer
@@ -111,7 +121,9 @@ class DebugSession:
         self.tokens = capture.tokens
         self.pos = capture.pos
         self.forward = ForwardReplay(capture.nodes)
-        self.backward = BackwardPass(capture.root, capture.nodes, capture.order)
+        if backward is None:
+            backward = BackwardPass(capture.root, capture.nodes, capture.order)
+        self.backward: BackwardPass | ReplayWalk = backward
         self.phase = FORWARD
         self.bookmarks = Bookmarks()
         self.graph_of = graph_label(doc, capture)  # whose ids these are (kept by a reroot)
@@ -313,6 +325,8 @@ class DebugSession:
 
     def terms(self, node: Value) -> list[Term]:
         """The chain-rule terms this node's grad has received so far, oldest first."""
+        if isinstance(self.backward, ReplayWalk):
+            return [Term(*t) for t in self.backward.terms(node)]
         return [Term(*t) for t in terms_received(node, self.consumers_of(node), self.backward)]
 
     def position_of(self, node: Value) -> int | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 
 import pytest
 
@@ -11,6 +13,12 @@ from engine.data import Tokenizer
 from engine.model import GPT
 
 VOCAB = "abcdefghijklmnopqrstuvwxyz"  # BOS is 26, vocab_size 27
+
+# Rendering needs Graphviz's `dot`; CI installs it, so under CI=true these tests must run.
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
+)
 
 
 def make_model(config: GPTConfig | None = None, seed: int = 42) -> GPT:

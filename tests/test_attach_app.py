@@ -37,7 +37,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def relu() -> AttachResult:
     """A fresh capture (the tests change the script's grads), its own backward() done."""
-    return attach_script(str(SCRIPT), ["1"], run_backward=True)
+    return attach_script(str(SCRIPT), ["1"])
 
 
 def open_app(result: AttachResult) -> DebuggerApp:
@@ -142,7 +142,7 @@ async def test_root_here_on_a_positions_loss_backprops_from_it(relu: AttachResul
         mine = relu.script_nodes[loss2.id]
         for u in relu.script_nodes:
             u.grad = 0
-        type(mine).backward.__wrapped__(mine)
+        type(mine).backward(mine)  # the script's own (attach leaves the class as it was)
         assert [n.grad for n in session.nodes] == [relu.script_nodes[n.id].grad for n in kept]
         # R: back to the session as it was left
         await press(pilot, "R")
@@ -188,3 +188,17 @@ async def test_export_dialog_dismissed_twice_closes_once(relu: AttachResult) -> 
         screen.action_cancel()  # a second escape or Cancel click queued behind the first
         await pilot.pause()
         assert len(app.screen_stack) == 1 and app.is_running
+
+
+async def test_a_graph_without_scope_levels_says_how_to_name_them() -> None:
+    from microgpt_tui.subcommands.attach import attach_app
+
+    # GIVEN a script with no loop counter where its nodes are made
+    result = attach_script(str(SCRIPTS / "micrograd_closures.py"))
+    assert result.notes and "--scope-vars" in result.notes[0]
+    app = attach_app(result)
+    app.cursor_blink = False
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # THEN the app says so as it opens
+        assert any("no scope levels" in str(n.message) for n in app._notifications)

@@ -212,6 +212,7 @@ async def test_clicking_a_weight_selects_its_node(data: str) -> None:
         assert app.selected == [session.attention()[0][2][3].id]
 
 
+@pytest.mark.slow
 async def test_random_keys_clicks_and_positions_never_raise(data: str) -> None:
     import random
 

@@ -335,3 +335,30 @@ def test_token_text_and_decode() -> None:
 
 def test_parse_docs_is_the_read_docs_rule() -> None:
     assert parse_docs("  a\n\n b \n") == ["a", "b"]
+
+
+def test_control_characters_are_shown_as_escapes_never_raw() -> None:
+    from engine.data import printable
+
+    assert printable("emma") == "emma" and printable("zoë ana") == "zoë ana"
+    assert printable("a\x1b[31mb\x00c") == "a\\x1b[31mb\\x00c"
+    assert printable("\u202eevil") == "\\u202eevil"  # a bidi override would reorder the line
+    tokenizer = Tokenizer("\x00\x1bab")
+    assert [tokenizer.token_text(i) for i in range(5)] == ["\\x00", "\\x1b", "a", "b", "<BOS>"]
+
+
+def test_samples_from_a_data_file_with_control_characters_print_no_control_bytes(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from microgpt_tui.cli import main
+
+    monkeypatch.setenv("MICROGPT_TUI_OFFLINE", "1")
+    data = tmp_path / "names.txt"
+    data.write_text("\n".join(["a\x1bb", "\x07ab", "ba\x00", "ab", "bab"] * 4) + "\n")
+    out = tmp_path / "ckpt.json"
+    size = ["--n-embd", "4", "--n-head", "1", "--block-size", "4"]
+    assert main(["train", "--data", str(data), *size, "--steps", "3", "--out", str(out)]) == 0
+    assert main(["sample", "--checkpoint", str(out), "--num", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert not any(ch in printed for ch in "\x00\x07\x1b")
+    assert "\\x" in printed  # some sample did hold a control character, escaped

@@ -12,13 +12,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import VOCAB, make_model
+from conftest import VOCAB, make_model, needs_dot
 
 from engine.config import GPTConfig
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.export import (
+    DotMissing,
+    DotTimedOut,
     Selection,
+    TooManyNodes,
+    UnknownFormat,
     build_digraph,
     export,
     outside_inputs,
@@ -29,12 +33,6 @@ from engine.session import DebugSession
 
 HEAD = "pos3.layer0.attn.head1"
 HEAD_DIM = 4  # the default config: n_embd 16 / 4 heads
-
-# Rendering needs Graphviz's `dot`; CI installs it, so under CI=true these tests must run.
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true",
-    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -254,12 +252,22 @@ def test_an_unknown_node_says_which_ids_exist(session):
 
 
 def test_too_large_a_selection_is_refused_with_three_ways_out(session, tmp_path):
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(TooManyNodes) as caught:
         export(session, Selection.of_scope("pos3.layer0.attn"), tmp_path / "a.dot")
-    message = str(caught.value)
+    error = caught.value
+    assert isinstance(error, InputError)  # whatever catches InputError still does
+    # the data, for the CLI to word in flags and the dialog in fields
+    attn = session.find_scope("pos3.layer0.attn").total
+    assert (error.what, error.inside, error.limit) == ("scope pos3.layer0.attn", attn, 1000)
+    assert error.drawn == attn + error.outside and error.outside > 0
+    assert error.narrower.startswith("pos3.layer0.attn.head") and not error.by_depth
+    assert session.find_scope(error.narrower).total <= 1000
+    # the engine's own message: one line, three ways out, and no command-line flag
+    message = str(error)
     assert "more than the limit of 1,000" in message and "\n" not in message
-    assert "--overview" in message and "--max-nodes" in message
+    assert "the overview" in message and "a higher node limit" in message
     assert "a narrower scope (e.g. pos3.layer0.attn.head" in message
+    assert "--" not in message
     assert not (tmp_path / "a.dot").exists()
     # raising the limit lets it through
     done = export(
@@ -277,8 +285,18 @@ def test_too_large_a_selection_is_refused_with_three_ways_out(session, tmp_path)
     ],
 )
 def test_unknown_formats_are_refused(session, tmp_path, name, fmt, match):
-    with pytest.raises(InputError, match=match):
+    with pytest.raises(UnknownFormat, match=match) as caught:
         export(session, Selection.of_scope(HEAD), tmp_path / name, fmt)
+    assert (caught.value.path, caught.value.given) == (str(tmp_path / name), fmt)
+    assert "--" not in str(caught.value)
+
+
+def test_a_node_selection_over_the_limit_is_narrowed_by_depth(session, tmp_path):
+    w = labelled(session, "attn_weights", 2)
+    with pytest.raises(TooManyNodes) as caught:
+        export(session, Selection.of_node(w.id, depth=3), tmp_path / "a.dot", max_nodes=5)
+    assert caught.value.by_depth and caught.value.narrower is None
+    assert "a smaller depth" in str(caught.value) and "--" not in str(caught.value)
 
 
 def test_unwritable_paths_are_refused(session, tmp_path):
@@ -301,7 +319,7 @@ def test_dot_needs_no_binary(session, tmp_path, monkeypatch):
     text = done.path.read_text()
     assert text.startswith("digraph") and f"cluster_{HEAD}" in text
     assert (done.nodes, done.stubs) == (105, 36)
-    with pytest.raises(InputError, match=r"`dot` program is not on PATH.*apt-get install graphviz"):
+    with pytest.raises(DotMissing, match=r"`dot` program is not on PATH.*apt-get install graphviz"):
         export(session, Selection.of_scope(HEAD), tmp_path / "head.svg")
     assert not (tmp_path / "head.svg").exists()
 
@@ -325,8 +343,10 @@ def test_a_timeout_says_so_and_leaves_the_old_file_intact(session, tmp_path, mon
     monkeypatch.setenv("PATH", path_with(fake_dot(tmp_path, "exec sleep 30")))
     out = tmp_path / "head.svg"
     out.write_text("the old picture")
-    with pytest.raises(InputError, match=r"timed out: stopped after 0\.3 s rendering scope"):
+    with pytest.raises(DotTimedOut, match=r"timed out: stopped after 0\.3 s rendering scope") as e:
         export(session, Selection.of_scope(HEAD), out, timeout=0.3)
+    assert (e.value.seconds, e.value.what) == (0.3, f"scope {HEAD}")
+    assert "a longer time limit" in str(e.value) and "--" not in str(e.value)
     assert out.read_text() == "the old picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg"]  # no temp left
 
@@ -401,22 +421,8 @@ def test_the_engine_export_imports_no_ui():
 
 
 def make_host(session: DebugSession, node_id: int | None, scope: str):
-    from textual.app import App
-
-    from microgpt_tui.screens.export import ExportScreen
-
-    class Host(App):
-        """Just enough app to push the dialog, and to hear what it returns."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.result: object = "not dismissed"
-
-        def on_mount(self) -> None:
-            screen = ExportScreen(session, node_id, scope, cursor_blink=False)
-            self.push_screen(screen, callback=lambda r: setattr(self, "result", r))
-
-    return Host()
+    """Just enough app to push the dialog, and to hear what it returns."""
+    return make_host_with(session, node_id, scope)
 
 
 @pytest.fixture
@@ -442,6 +448,8 @@ async def test_the_dialog_is_prefilled_and_writes_the_file(small_session, tmp_pa
         assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-scope"
         assert screen.query_one("#export-format", Select).value == "svg"
         assert screen.query_one("#export-path", Input).value == f"./{scope}.svg"
+        assert screen.query_one("#export-level", RadioSet).pressed_button.id == "level-vector"
+        await pilot.click("#level-scalar")  # every node, as this test was written for
         out = tmp_path / "head.svg"
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export-button")
@@ -535,6 +543,7 @@ async def test_without_a_node_or_a_small_scope_the_dialog_offers_the_overview(
         assert screen.query_one("#export-kind", RadioSet).pressed_button.id == "kind-overview"
         assert screen.query_one("#kind-node").disabled
         assert screen.query_one("#export-path", Input).value == "./overview.svg"
+        await pilot.click("#level-scalar")  # one box per scope, as this test was written for
         out = tmp_path / "overview.dot"
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export-button")
@@ -542,3 +551,198 @@ async def test_without_a_node_or_a_small_scope_the_dialog_offers_the_overview(
         await pilot.pause()
         assert app.result == out
     assert "box_pos2.lm_head" in out.read_text()
+
+
+def make_host_with(session: DebugSession, node_id: int | None, scope: str, **kwargs):
+    """`make_host` with the dialog's keyword arguments (e.g. a lower `max_nodes`)."""
+    from textual.app import App
+
+    from microgpt_tui.screens.export import ExportScreen
+
+    class Host(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.result: object = "not dismissed"
+
+        def on_mount(self) -> None:
+            screen = ExportScreen(session, node_id, scope, cursor_blink=False, **kwargs)
+            self.push_screen(screen, callback=lambda r: setattr(self, "result", r))
+
+    return Host()
+
+
+async def export_and_wait(app, pilot) -> None:
+    """Click Export, then wait until the dialog has heard back: closed, or the button is back."""
+    screen = app.screen
+    await pilot.click("#export-button")
+    await app.workers.wait_for_complete()
+    for _ in range(200):  # the worker's message may still be on its way to the dialog
+        await pilot.pause()
+        if app.screen is not screen or not screen.query_one("#export-button").disabled:
+            return
+    raise AssertionError("the export dialog never heard back from its worker")
+
+
+async def test_too_many_nodes_is_a_hint_on_the_scope_field_without_cli_flags(
+    small_session, tmp_path
+):
+    from textual.widgets import Input
+
+    scope = "pos2.layer0.attn"
+    app = make_host_with(small_session, None, scope, max_nodes=50)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.click("#kind-scope")
+        await pilot.click("#level-scalar")  # as vectors, the whole attention fits in 50
+        screen.query_one("#export-path", Input).value = str(tmp_path / "attn.dot")
+        await export_and_wait(app, pilot)
+        shown = str(screen.query_one("#export-error").render())
+        assert "more than the limit of 50" in shown and "pick the overview" in shown
+        assert "a narrower scope (e.g. pos2.layer0.attn." in shown
+        assert "--" not in shown  # no command-line flags in a dialog
+        field = screen.query_one("#export-scope", Input)
+        assert field.has_class("-invalid") and field.has_focus
+        # the next try clears the mark
+        field.value = "pos2.layer0.attn.head1.softmax"
+        await export_and_wait(app, pilot)
+        assert app.result == tmp_path / "attn.dot"
+        assert not field.has_class("-invalid")
+
+
+async def test_a_missing_dot_is_a_hint_on_the_format_field(small_session, tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#export-path", Input).value = str(tmp_path / "head.svg")
+        await export_and_wait(app, pilot)
+        shown = str(screen.query_one("#export-error").render())
+        assert "not installed: pick DOT, or install Graphviz" in shown
+        assert screen.query_one("#export-format").has_class("-invalid")
+        assert not (tmp_path / "head.svg").exists()
+
+
+async def type_path(pilot, screen, text: str) -> None:
+    """Type a file name into the File field as a user would: end, clear, type."""
+    screen.query_one("#export-path").focus()
+    await pilot.press("end", "ctrl+u", *text)
+    await pilot.pause()
+
+
+async def test_the_dialog_takes_the_format_from_the_file_extension(small_session, tmp_path):
+    """Issue 11.1: File `head1.png` with Format left at SVG wrote an SVG named head1.png."""
+    from textual.widgets import Select
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#export-format", Select).value == "svg"
+        out = tmp_path / "head1.dot"
+        await type_path(pilot, screen, str(out))
+        assert screen.query_one("#export-format", Select).value == "dot"  # follows the name
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+        notes = [n.message for n in app._notifications]
+        assert any(str(out) in m for m in notes)
+    assert out.read_text().startswith("digraph")  # DOT, not the SVG the select showed
+
+
+@needs_dot
+async def test_the_dialog_writes_png_for_a_png_name(small_session, tmp_path):
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        out = tmp_path / "head1.png"
+        await type_path(pilot, app.screen, str(out))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_choosing_a_format_renames_the_typed_file(small_session, tmp_path):
+    from textual.widgets import Input, Select
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await type_path(pilot, screen, str(tmp_path / "slides" / "head.png"))
+        screen.query_one("#export-format", Select).value = "pdf"
+        await pilot.pause()
+        assert screen.query_one("#export-path", Input).value == str(
+            tmp_path / "slides" / "head.pdf"
+        )
+        # a name without a format's extension keeps its name and takes the chosen format
+        await type_path(pilot, screen, str(tmp_path / "picture.out"))
+        assert screen.query_one("#export-format", Select).value == "pdf"
+
+
+def test_a_mismatch_between_extension_and_chosen_format_is_refused():
+    from engine.export import FormatMismatch, format_for_file
+    from microgpt_tui.screens.export import field_hint
+
+    assert format_for_file("a.png", "png") == "png"
+    assert format_for_file("a.out", "svg") == "svg"
+    with pytest.raises(FormatMismatch) as caught:
+        format_for_file("head1.png", "svg")
+    assert (caught.value.extension, caught.value.chosen) == ("png", "svg")
+    field, reason = field_hint(caught.value)
+    assert field == "export-path"
+    assert reason == (
+        "'head1.png' ends in .png but the format chosen is SVG: name it .svg or choose PNG"
+    )
+
+
+async def test_a_file_name_too_long_is_one_short_line_without_errno(small_session, tmp_path):
+    """Issue 13.10: the dialog showed the raw errno for a name over 255 bytes."""
+    from textual.widgets import Input
+
+    app = make_host(small_session, None, "pos2.layer0.attn.head1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        long_name = tmp_path / ("x" * 300 + ".dot")
+        screen.query_one("#export-path", Input).value = str(long_name)
+        await export_and_wait(app, pilot)
+        assert app.screen is screen
+        shown = str(screen.query_one("#export-error").render())
+        assert "file name is longer than 255 bytes" in shown
+        assert "Errno" not in shown and "\n" not in shown
+        assert len(shown) <= 100  # the 300-character name is shortened, not printed whole
+        assert screen.query_one("#export-path").has_class("-invalid")
+
+
+async def test_the_dialog_draws_vectors_by_default_and_a_node_as_scalars(small_session, tmp_path):
+    from textual.widgets import RadioSet
+
+    scope = "pos2.layer0.attn.head1"
+    node = small_session.trace.vector(scope, "attn_weights")[1]
+    app = make_host(small_session, node.id, scope)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        level = screen.query_one("#export-level", RadioSet)
+        assert level.pressed_button.id == "level-vector" and not level.disabled
+        await pilot.click("#kind-node")
+        assert level.disabled  # a node and its inputs are scalars
+        await pilot.click("#kind-scope")
+        out = tmp_path / "head.dot"
+        await type_path(pilot, screen, str(out))
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result == out
+        notes = [n.message for n in app._notifications]
+        assert any("3 vector ops and 6 boxes" in m for m in notes)
+    text = out.read_text()
+    assert "q·k/√d" in text and "softmax" in text
+    assert any("softmax" in line and "penwidth=3.5" in line for line in text.splitlines())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -11,16 +10,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 
 from microgpt_tui.cli import main
 
 HEAD = "pos3.layer0.attn.head1"
 NAMES = "emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\nharper\nevelyn\n"
-
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true",
-    reason="Graphviz's dot is not installed (CI=true makes this a failure)",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +47,8 @@ def run(capsys, argv: list[str]) -> tuple[int, str, str]:
 def test_a_scope_as_dot_prints_the_path_and_the_node_count(capsys, names, tmp_path):
     out_file = tmp_path / "head.dot"
     code, out, err = run(
-        capsys, export_args(names, "--pos", "3", "--scope", HEAD, "-o", str(out_file))
+        capsys,
+        export_args(names, "--pos", "3", "--scope", HEAD, "--level", "scalar", "-o", str(out_file)),
     )
     assert (code, err) == (0, "")
     assert out == f"wrote {out_file} (DOT, 105 nodes, 36 outside inputs as stubs)\n"
@@ -63,7 +59,8 @@ def test_a_scope_as_dot_prints_the_path_and_the_node_count(capsys, names, tmp_pa
 
 def test_without_pos_it_exports_the_document_loss(capsys, names, tmp_path):
     out_file = tmp_path / "ov.dot"
-    code, out, _ = run(capsys, export_args(names, "--overview", "-o", str(out_file)))
+    argv = export_args(names, "--overview", "--level", "scalar", "-o", str(out_file))
+    code, out, _ = run(capsys, argv)
     assert code == 0 and "scope boxes" in out
     text = out_file.read_text()
     # every position's loss, and their mean (the document loss) at the end
@@ -87,7 +84,9 @@ def test_a_node_with_its_consumers(capsys, names, tmp_path):
 )
 def test_images_by_extension(capsys, names, tmp_path, ext, magic):
     out_file = tmp_path / f"head.{ext}"
-    argv = export_args(names, "--pos", "3", "--scope", HEAD, "-o", str(out_file))
+    argv = export_args(
+        names, "--pos", "3", "--scope", HEAD, "--level", "scalar", "-o", str(out_file)
+    )
     code, out, err = run(capsys, [*argv, "--theme", "dark", "--title", "Head 1"])
     assert (code, err) == (0, ""), err
     assert out.startswith(f"wrote {out_file} ({ext.upper()}, 105 nodes")
@@ -104,6 +103,35 @@ def test_format_overrides_the_extension_and_dpi_sizes_png(capsys, names, tmp_pat
     assert code == 0, err
     data = out_file.read_bytes()
     assert data.startswith(b"\x89PNG") and int.from_bytes(data[16:20], "big") < 1000
+
+
+def test_a_scope_is_drawn_as_vectors_unless_scalar_is_asked(capsys, names, tmp_path):
+    out_file = tmp_path / "head.dot"
+    code, out, err = run(
+        capsys, export_args(names, "--pos", "3", "--scope", HEAD, "-o", str(out_file))
+    )
+    assert (code, err) == (0, "")
+    assert out == f"wrote {out_file} (DOT, 3 vector ops and 6 boxes for 105 nodes)\n"
+    text = out_file.read_text()
+    assert "q·k/√d" in text and "Σ w·v" in text and "layout=neato" in text
+
+
+def test_the_overview_is_one_tokens_pass_as_vectors(capsys, names, tmp_path):
+    out_file = tmp_path / "ov.dot"
+    code, out, _ = run(capsys, export_args(names, "--pos", "3", "--overview", "-o", str(out_file)))
+    assert code == 0 and "vector ops" in out
+    text = out_file.read_text()
+    assert "tok + pos" in text and "−log p[target]" in text and "linear lm_head" in text
+
+
+def test_frames_are_numbered_images_of_the_backward_pass(capsys, names, tmp_path):
+    folder = tmp_path / "frames"
+    argv = export_args(names, "--pos", "3", "--scope", HEAD, "--frames", str(folder))
+    code, out, err = run(capsys, [*argv, "--format", "dot"])
+    assert (code, err) == (0, "")
+    names_written = sorted(p.name for p in folder.iterdir())
+    assert names_written == [f"{HEAD}-{k:03d}.dot" for k in range(4)]
+    assert out == f"wrote 4 frames to {folder} (DOT: {names_written[0]} to {names_written[-1]})\n"
 
 
 # -- every refusal: exit 2, one line on stderr, no traceback, nothing written -------------
@@ -127,15 +155,27 @@ ERRORS = {
     "unknown node": (["--pos", "3", "--node", "999999", "-o", "{out}.svg"], "node #999999"),
     "unknown extension": (["--overview", "-o", "{out}.jpg"], "cannot tell the format"),
     "no extension": (["--overview", "-o", "{out}"], "no extension"),
+    "extension in flags": (["--overview", "-o", "{out}.jpg"], "or .dot, or give --format"),
     "unknown --format": (["--overview", "-o", "{out}.svg", "--format", "gif"], "invalid choice"),
     "missing directory": (["--overview", "-o", "{tmp}/no/such/dir/x.svg"], "does not exist"),
     "a directory": (["--overview", "--format", "svg", "-o", "{tmp}"], "it is a directory"),
     "too many nodes": (
-        ["--pos", "3", "--scope", "pos3.layer0", "-o", "{out}.svg"],
+        ["--pos", "3", "--scope", "pos3.layer0", "--level", "scalar", "-o", "{out}.svg"],
         "more than the limit of 1,000",
     ),
     "too many for a lower limit": (
-        ["--pos", "3", "--scope", HEAD, "--max-nodes", "50", "-o", "{out}.svg"],
+        [
+            "--pos",
+            "3",
+            "--scope",
+            HEAD,
+            "--level",
+            "scalar",
+            "--max-nodes",
+            "50",
+            "-o",
+            "{out}.svg",
+        ],
         "try --overview, a narrower scope (e.g. pos3.layer0.attn.head1.softmax) or --max-nodes 141",
     ),
     "consumers without a node": (
@@ -146,6 +186,18 @@ ERRORS = {
     "bad pos": (["--pos", "9", "--overview", "-o", "{out}.svg"], "position 9 is out of range"),
     "no selection": (["-o", "{out}.svg"], "one of the arguments"),
     "timeout 0": (["--overview", "--timeout", "0", "-o", "{out}.svg"], "--timeout must be"),
+    "a node as vectors": (
+        ["--pos", "3", "--node", "5", "--level", "vector", "-o", "{out}.svg"],
+        "a --node is drawn as scalars",
+    ),
+    "frames of scalars": (
+        ["--pos", "3", "--overview", "--level", "scalar", "--frames", "{tmp}/f"],
+        "--frames steps vector ops",
+    ),
+    "frames and a file": (
+        ["--pos", "3", "--overview", "--frames", "{tmp}/f", "-o", "{out}.svg"],
+        "not allowed with argument",
+    ),
 }
 
 
@@ -185,6 +237,7 @@ def test_a_timeout_exits_2_and_keeps_the_old_file(capsys, names, tmp_path, monke
     code, _, err = run(capsys, [*argv, "-o", str(out_file)])
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "dot timed out: stopped after 0.3 s" in err
+    assert err.rstrip().endswith("or a longer --timeout")  # the engine's advice, in flags
     assert out_file.read_text() == "the old picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "head.svg", "names.txt"]
 

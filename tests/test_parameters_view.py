@@ -460,6 +460,7 @@ async def until(pilot, condition, seconds: float = 10.0) -> bool:
     return condition()
 
 
+@pytest.mark.slow
 async def test_two_hundred_thousand_parameters_mount_sort_and_scroll() -> None:
     # How fast this is belongs to benchmarks/bench_app.py; here, what it does at scale.
     big = big_session()
@@ -504,6 +505,7 @@ async def test_two_hundred_thousand_parameters_mount_sort_and_scroll() -> None:
         assert await until(pilot, lambda: not view.stale)
 
 
+@pytest.mark.slow
 async def test_random_keys_and_clicks_never_raise(session: DebugSession) -> None:
     keys = ["S", "R", "enter", "up", "down", "pageup", "pagedown", "home", "end"]
     keys += ["left_square_bracket", "right_square_bracket", "left", "right"]

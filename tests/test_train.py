@@ -95,6 +95,7 @@ def start(
 # --- microgpt, exactly ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("config", "seed", "steps"), [(TINY, 42, 30), (TWO_LAYERS, 7, 8)])
 def test_losses_weights_and_samples_equal_the_reference(names_file, config, seed, steps):
     # GIVEN the same seed, data and config as a plain microgpt run
@@ -113,6 +114,7 @@ def test_losses_weights_and_samples_equal_the_reference(names_file, config, seed
     assert all(p.grad == 0 for p in ws.model.params)
 
 
+@pytest.mark.slow
 def test_default_config_first_steps_equal_the_reference(names_file):
     ws, trainer = start(names_file, GPTConfig(), 42, 3)
     results = trainer.run()

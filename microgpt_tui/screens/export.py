@@ -8,6 +8,7 @@ session as it stands: values, and grads as far as the backward pass has got.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +22,67 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from textual.worker import get_current_worker
 
 from engine.errors import InputError
-from engine.export import DEFAULT_MAX_NODES, FORMATS, THEMES, Exported, Selection, export
+from engine.export import (
+    DEFAULT_MAX_NODES,
+    FORMATS,
+    THEMES,
+    DotMissing,
+    DotTimedOut,
+    Exported,
+    FormatMismatch,
+    Selection,
+    TooManyNodes,
+    UnknownFormat,
+    export,
+    format_for_file,
+)
+from engine.fs import check_writable
+from engine.fs import reason as reason_of
 from engine.session import DebugSession
 from microgpt_tui.screens.modal import DismissOnce
 
 KINDS = ("scope", "node", "overview")
+
+
+class FieldError(InputError):
+    """A reason already worded for this dialog, and the field it is about."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+def field_hint(error: InputError) -> tuple[str | None, str]:
+    """The field to fix (its id, None for none) and a one-line reason worded for this dialog.
+
+    Over-long words (a 300-character file name) are shortened in the middle, so the
+    reason stays one line.
+    """
+    field, reason = _field_hint(error)
+    return field, re.sub(r"\S{48,}", lambda m: m[0][:20] + "…" + m[0][-20:], reason)
+
+
+def _field_hint(error: InputError) -> tuple[str | None, str]:
+    if isinstance(error, FieldError):
+        return error.field, str(error)
+    if isinstance(error, TooManyNodes):
+        if error.by_depth:
+            return "export-depth", f"{error.summary}; lower the depth"
+        return "export-scope", f"{error.summary}; pick the overview or {error.narrower_phrase('')}"
+    if isinstance(error, (UnknownFormat, FormatMismatch)):
+        if isinstance(error, UnknownFormat) and error.given is not None:
+            return "export-format", str(error)
+        if isinstance(error, UnknownFormat):
+            return "export-path", error.explain("pick a format")
+        return "export-path", str(error)
+    if isinstance(error, DotMissing):
+        return "export-format", f"Graphviz's `dot` is not installed: pick DOT, or {INSTALL}"
+    if isinstance(error, DotTimedOut):
+        return "export-scope", f"{error.summary}; pick a narrower scope or the overview"
+    return None, str(error)
+
+
+INSTALL = "install Graphviz (apt-get install graphviz, brew install graphviz)"
 
 
 class ExportScreen(DismissOnce, ModalScreen[Path | None]):
@@ -36,8 +93,9 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
 
     `node_id` is the current node (highlighted in the picture), or None when
     there is none; `scope` the current scope path ("" for none). Prefilled: the
-    scope when it is small enough to draw, else the node and 2 levels of its
-    inputs, else the overview. Dismissed with the path written, or None.
+    scope, drawn as vectors (any scope fits; scalars are a choice), else the
+    node and 2 levels of its inputs, else the overview. The format follows the
+    file's extension. Dismissed with the path written, or None.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close without exporting")]
@@ -58,12 +116,14 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         Horizontal { margin-bottom: 1; }
         Label.field { width: 9; text-style: bold; }
         RadioSet { width: 1fr; layout: horizontal; }
+        RadioButton { margin-right: 2; }
         #export-scope, #export-path { width: 1fr; }
         #export-depth { width: 10; }
         #export-format { width: 14; }
         #export-theme { width: 14; }
         #export-title { width: 1fr; }
         #export-error { color: $text-error; height: auto; }
+        .-invalid { border: none; background: $error 30%; }
         #export-buttons { align-horizontal: right; margin-bottom: 0; }
         #export-buttons Button { margin-left: 2; }
     }
@@ -77,9 +137,10 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
 
     @dataclass
     class Failed(Message):
-        """The worker could not export (a one-line reason)."""
+        """The worker could not export: a one-line reason, and the field to fix (its id)."""
 
         reason: str
+        field: str | None = None
 
     def __init__(
         self,
@@ -101,9 +162,9 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
     # -- the form ----------------------------------------------------------------------
 
     def _initial_kind(self) -> str:
-        """The scope if it is small enough to draw, else the node and its inputs (if any)."""
+        """The scope if there is one (drawn as vectors, any scope fits), else the node, if any."""
         tree = self.session.find_scope(self.scope) if self.scope else None
-        if tree is not None and tree.total <= self.max_nodes:
+        if tree is not None:
             return "scope"
         return "node" if self.node_id is not None else "overview"
 
@@ -122,6 +183,11 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
                         disabled=self.node_id is None,
                     )
                     yield RadioButton("overview", value=kind == "overview", id="kind-overview")
+            with Horizontal():
+                yield Label("Draw", classes="field")
+                with RadioSet(id="export-level", compact=True):
+                    yield RadioButton("vectors and their ops", value=True, id="level-vector")
+                    yield RadioButton("every scalar node", id="level-scalar")
             with Horizontal():
                 yield Label("Scope", classes="field")
                 yield self._input(self.scope, "e.g. pos3.layer0.attn.head1", "export-scope")
@@ -173,9 +239,16 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         return str(self.query_one("#export-format", Select).value)
 
     def _fill_path(self) -> None:
-        """Name the file after the selection, unless the user typed a name of their own."""
+        """Name the file after the selection, unless the user typed a name of their own.
+
+        A name of their own that ends in another format's extension takes the
+        chosen format's (`head.png` -> `head.pdf` when PDF is chosen).
+        """
         field = self.query_one("#export-path", Input)
         if field.value and field.value != self._auto_path:
+            path, fmt = Path(field.value), self._format()
+            if path.suffix.lower().lstrip(".") in FORMATS and path.suffix[1:] != fmt:
+                field.value = str(path.with_suffix(f".{fmt}"))
             return
         kind = self._kind()
         if kind == "scope":
@@ -186,7 +259,15 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
             stem = "overview"
         self._auto_path = field.value = f"./{stem}.{self._format()}"
 
-    @on(RadioSet.Changed)
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        """A file name ending in a format's extension chooses that format (`head1.png`: PNG)."""
+        ext = Path(event.value).suffix.lower().lstrip(".")
+        select = self.query_one("#export-format", Select)
+        if ext in FORMATS and select.value != ext:
+            select.value = ext
+
+    @on(RadioSet.Changed, "#export-kind")
     @on(Select.Changed, "#export-format")
     @on(Input.Changed, "#export-scope")
     def _choices_changed(self) -> None:
@@ -194,12 +275,17 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         self.query_one("#export-scope", Input).disabled = kind != "scope"
         self.query_one("#export-depth", Input).disabled = kind != "node"
         self.query_one("#export-consumers", Checkbox).disabled = kind != "node"
+        self.query_one("#export-level", RadioSet).disabled = kind == "node"  # a node: scalars
         self._fill_path()
+
+    def _level(self) -> str:
+        pressed = self.query_one("#export-level", RadioSet).pressed_button
+        return "scalar" if pressed is not None and pressed.id == "level-scalar" else "vector"
 
     def _selection(self) -> Selection:
         kind = self._kind()
         if kind == "overview":
-            return Selection.overview()
+            return Selection.overview(level=self._level())
         if kind == "node":
             text = self.query_one("#export-depth", Input).value.strip()
             try:
@@ -213,7 +299,21 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         scope = self.query_one("#export-scope", Input).value.strip()
         if not scope:
             raise InputError("give a scope, e.g. pos3.layer0.attn.head1")
-        return Selection.of_scope(scope)
+        return Selection.of_scope(scope, level=self._level())
+
+    def _path_and_format(self) -> tuple[Path, str]:
+        """The file to write and its format (the extension's); InputError marking the File field."""
+        text = self.query_one("#export-path", Input).value.strip()
+        try:
+            if not text:
+                raise InputError("give a file to write, e.g. ./head.svg")
+            path = Path(text).expanduser()
+            fmt = format_for_file(path, self._format())
+            check_writable(path)
+        except InputError as e:
+            field, reason = field_hint(e)
+            raise FieldError(field or "export-path", reason) from None
+        return path, fmt
 
     # -- exporting -----------------------------------------------------------------------
 
@@ -223,17 +323,16 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         """Read the form and render in a worker; a bad field is a notification."""
         try:
             selection = self._selection()
-            path = self.query_one("#export-path", Input).value.strip()
-            if not path:
-                raise InputError("give a file to write, e.g. ./head.svg")
+            path, fmt = self._path_and_format()
         except InputError as e:
-            self._show_error(str(e))
+            self._show_error(*reversed(field_hint(e)))
             return
         title = self.query_one("#export-title", Input).value.strip() or None
         theme = str(self.query_one("#export-theme", Select).value)
         self.query_one("#export-button", Button).disabled = True
         self.query_one("#export-error", Label).update("")
-        self._export_in_thread(selection, Path(path).expanduser(), self._format(), theme, title)
+        self.query(".-invalid").remove_class("-invalid")
+        self._export_in_thread(selection, path, fmt, theme, title)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export_in_thread(
@@ -252,7 +351,9 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
                 title=title,
             )
         except InputError as e:
-            message: Message = self.Failed(str(e))
+            message: Message = self.Failed(*reversed(field_hint(e)))
+        except OSError as e:  # the reason, never a raw errno
+            message = self.Failed(f"cannot export: {reason_of(e)}")
         except Exception as e:  # a bug in the export must not take the debugger down
             message = self.Failed(f"export failed: {type(e).__name__}: {e}")
         else:
@@ -265,17 +366,26 @@ class ExportScreen(DismissOnce, ModalScreen[Path | None]):
         done = event.done
         nodes = "1 node" if done.nodes == 1 else f"{done.nodes:,} nodes"
         what = f"the overview ({done.summary()})" if done.overview else nodes
+        if done.vector and not done.overview:
+            what = done.summary()
         self.app.notify(f"Exported {what} to {done.path}", title="Export")
         self.dismiss(done.path)
 
     @on(Failed)
     def _failed(self, event: Failed) -> None:
         self.query_one("#export-button", Button).disabled = False
-        self._show_error(event.reason)
+        self._show_error(event.reason, event.field)
 
-    def _show_error(self, reason: str) -> None:
-        """A notification, and the same line in the dialog (a toast may cover the buttons)."""
+    def _show_error(self, reason: str, field: str | None = None) -> None:
+        """A notification, and the same line in the dialog (a toast may cover the buttons).
+
+        The field to fix, if any, is marked and focused; the mark goes at the next try.
+        """
         self.query_one("#export-error", Label).update(reason)
+        if field is not None:
+            widget = self.query_one(f"#{field}")
+            widget.add_class("-invalid")
+            widget.focus()
         self.notify(reason, title="Export failed", severity="error")
 
     @on(Button.Pressed, "#cancel-button")

@@ -26,7 +26,6 @@ from contextlib import redirect_stdout
 from engine.attach import DEFAULT_SCOPE_VARS, AttachResult, attach_script, parse_scope_vars
 from engine.errors import InputError
 from engine.report import grads_report, report_json
-from engine.stepper import BackwardPass
 from microgpt_tui.subcommands import PROG
 from microgpt_tui.subcommands.grads import print_grads_table
 from microgpt_tui.subcommands.options import Parser
@@ -34,9 +33,10 @@ from microgpt_tui.subcommands.outcome import report_errors
 from microgpt_tui.subcommands.terminal import require_terminal
 
 DESCRIPTION = """\
-Run your own microgpt-style script (one that defines a Value class with backward()
-whose instances keep _children and _local_grads) and debug the graph of its N-th
-backward() call, with the script's own source in the source panel.
+Run your own scalar-autograd script (a Value class with backward(), keeping
+_children and _local_grads as microgpt does, or _prev and _backward closures as
+micrograd does, defined anywhere) and debug the graph of its N-th backward() call
+as that backward() ran, with the script's own source in the source panel.
 
 attach's options go before SCRIPT or anywhere after it; the script's own
 arguments go after SCRIPT, and after a `--` everything is the script's.
@@ -94,14 +94,14 @@ def _declare_ours(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="capture at the N-th call of backward() (default: 1)",
     )
-    shown = ",".join(f"{k}={v}" for k, v in DEFAULT_SCOPE_VARS.items())
+    shown = ", ".join(f"{k} as {v}" for k, v in DEFAULT_SCOPE_VARS.items())
     p.add_argument(
         "--scope-vars",
         nargs="?",
         const=_MISSING,
         metavar="MAP",
-        help=f'the script\'s variables that name scopes, NAME=PREFIX,... (default: {shown}; "" '
-        "for none)",
+        help="the script's variables that name scopes, NAME=PREFIX,... (default: the "
+        f'counters of for-loops over range(), microgpt\'s {shown}; "" for none)',
     )
     p.add_argument(
         "--grads", action="store_true", help="print the loss and every parameter's gradient"
@@ -180,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = _attach(args)
     sys.stdout.flush()
+    for note in result.notes:  # e.g. how to name scope levels
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     if args.grads:
         return print_grads(result, args.script, as_json=args.json)
     return open_debugger(result)
@@ -191,23 +193,27 @@ def _attach(args: argparse.Namespace) -> AttachResult:
     )
 
 
-def print_grads(result: AttachResult, doc: str, *, as_json: bool) -> int:
-    """The captured graph's loss and gradients: JSON as `grads --json` prints, or a table."""
+def print_grads(result: AttachResult, script: str, *, as_json: bool) -> int:
+    """The captured graph's loss and gradients: JSON as `grads --json` prints, or a table.
+
+    The grads are those the replay of the script's own backward() ends with, each
+    parameter in the shape the script keeps it; "doc" is the graph's document (null
+    when unknown).
+    """
     capture = result.capture
-    BackwardPass(capture.root, capture.nodes, capture.order).run_to_end()
     report = grads_report(
-        capture.root.data, doc, capture.pos, len(capture.nodes), result.state_dict
+        capture.root.data, result.doc, capture.pos, len(capture.nodes), result.final_parameters()
     )
     if as_json:
         print(report_json(report))
         return 0
-    print(f"script  {doc} (its backward() call #{result.backward_calls})")
+    print(f"script  {script} (its backward() call #{result.backward_calls})")
     if result.doc:
         print(f"doc     {result.doc!r}")
     print(f"loss    {report['loss']:.6f}")
     print(f"nodes   {report['nodes']} (the loss depends on them, parameters and constants too)")
     if not report["grads"]:
-        print("params  none found: the script keeps no dict of matrices of values in its variables")
+        print("params  none found: no state_dict, model.parameters() or variable holds them")
         return 0
     print_grads_table(report["grads"])
     return 0
@@ -220,8 +226,16 @@ def open_debugger(result: AttachResult) -> int:
     script's own faults are reported first, the same with or without one.
     """
     require_terminal("the debugger", hint="--grads prints the gradients without one")
+    app = attach_app(result)
+    app.run()
+    return app.return_code or 0
+
+
+def attach_app(result: AttachResult):
+    """The debugger on the captured graph; the result's notes shown as it opens."""
     from microgpt_tui.app import session_app  # Textual: only now
 
     app = session_app(result.session(), result.script)
-    app.run()
-    return app.return_code or 0
+    for note in result.notes:
+        app.call_later(app.notify, note, timeout=20)
+    return app

@@ -1,7 +1,9 @@
 """`microgpt-tui export`: write part of one document's graph as SVG, PNG, PDF or DOT.
 
 The graph is the document loss's (or, with `--pos`, one position's loss), after a
-full backward pass, so every node shows its final value and grad. No Textual here.
+full backward pass, so every node shows its final value and grad; `--frames` draws
+the backward pass instead, one picture per vector step. The engine's refusals
+carry their data; here their advice is worded in this command's flags. No Textual.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ from engine.export import (
     DEFAULT_MAX_NODES,
     DEFAULT_TIMEOUT,
     FORMATS,
+    LEVELS,
     THEMES,
+    DotTimedOut,
     Selection,
+    TooManyNodes,
+    UnknownFormat,
     export,
+    export_frames,
     resolve_format,
 )
 from engine.session import DebugSession
@@ -46,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a node and its inputs; ID is a node of graph DOC@posP with --pos P (the ids "
         "the debugger shows at that position), else of graph DOC@all (the document's)",
     )
-    what.add_argument("--overview", action="store_true", help="one box per scope")
+    what.add_argument("--overview", action="store_true", help="one token's forward pass")
     p.add_argument(
         "--depth",
         type=non_negative_int,
@@ -54,9 +61,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"levels around --node ({DEFAULT_DEPTH})",
     )
     p.add_argument("--consumers", action="store_true", help="with --node: follow consumers")
-    p.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help=f"FILE.{{{','.join(FORMATS)}}}"
-    )
+    p.add_argument("--level", choices=LEVELS, help="vectors or scalars (vector; --node: scalar)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", metavar="FILE", help=f"FILE.{{{','.join(FORMATS)}}}")
+    out.add_argument("--frames", metavar="DIR", help="a picture per vector step of backward")
     p.add_argument("--format", choices=FORMATS, help="(default: the output's extension)")
     p.add_argument("--dpi", type=positive_int, help="PNG resolution")
     p.add_argument("--theme", choices=THEMES, default=THEMES[0])
@@ -77,20 +85,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def selection_from_args(args: argparse.Namespace) -> Selection:
-    """--scope PATH | --node ID [--depth K] [--consumers] | --overview, as a Selection."""
+    """--scope PATH | --node ID [--depth K] [--consumers] | --overview, and --level, as a Selection.
+
+    The level is vector for a scope and the overview unless --level scalar; a node is scalar.
+    """
     if args.consumers and args.node is None:
         raise InputError("--consumers works only with --node")
-    if args.overview:
-        return Selection.overview()
     if args.node is not None:
+        if args.level == "vector" or args.frames is not None:
+            raise InputError("a --node is drawn as scalars: use --scope or --overview for vectors")
         return Selection.of_node(args.node, args.depth, consumers=args.consumers)
-    return Selection.of_scope(args.scope)
+    level = args.level or "vector"
+    if args.frames is not None and level != "vector":
+        raise InputError("--frames steps vector ops: drop --level scalar")
+    if args.overview:
+        return Selection.overview(level=level)
+    return Selection.of_scope(args.scope, level=level)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export the selection; print the path written and what it holds."""
+    """Export the selection (or its frames); print what was written."""
+    try:
+        return _export(args)
+    except (TooManyNodes, UnknownFormat, DotTimedOut) as e:
+        raise InputError(flag_hint(e)) from None
+
+
+def flag_hint(error: TooManyNodes | UnknownFormat | DotTimedOut) -> str:
+    """The engine's refusal, its advice worded in this command's flags."""
+    if isinstance(error, TooManyNodes):
+        narrower = error.narrower_phrase("a smaller --depth")
+        return f"{error.summary}; try --overview, {narrower} or --max-nodes {error.drawn}"
+    if isinstance(error, UnknownFormat):
+        return error.explain("give --format")
+    return f"{error.summary}; try {error.advice('a longer --timeout')}"
+
+
+def _export(args: argparse.Namespace) -> int:
     # Cheap checks first, before the model is loaded and the graph traced.
-    fmt = resolve_format(args.output, args.format)
+    if args.frames is not None:
+        fmt = resolve_format(args.frames, args.format or "png")
+    else:
+        fmt = resolve_format(args.output, args.format)
     if args.dpi is not None and fmt != "png":
         raise InputError(f"--dpi applies to PNG output only, not {fmt.upper()}")
     selection = selection_from_args(args)
@@ -99,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     session = DebugSession(
         ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
     )
+    if args.frames is not None:
+        return _write_frames(args, session, selection, fmt)
     session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them
     done = export(
         session,
@@ -113,4 +151,23 @@ def run(args: argparse.Namespace) -> int:
         title=args.title,
     )
     print(f"wrote {done.path} ({done.format.upper()}, {done.summary()})")
+    return 0
+
+
+def _write_frames(
+    args: argparse.Namespace, session: DebugSession, selection: Selection, fmt: str
+) -> int:
+    written = export_frames(
+        session,
+        selection,
+        args.frames,
+        fmt,
+        dpi=args.dpi,
+        max_nodes=args.max_nodes,
+        timeout=args.timeout,
+        theme=args.theme,
+        title=args.title,
+    )
+    names = f"{written[0].name} to {written[-1].name}"
+    print(f"wrote {len(written)} frames to {args.frames} ({fmt.upper()}: {names})")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import random
 
-from engine.data import Tokenizer
+from engine.data import Tokenizer, printable
 from engine.model import GPT
 from engine.train import DEFAULT_TEMPERATURE, check_temperature, sample
 from engine.train_section import decode_random_state
@@ -67,4 +67,5 @@ def print_samples(
     the second is drawn, and the closed pipe stops the loop.
     """
     for i in range(num):
-        print(f"sample {i + 1:2d}: {sample(model, tokenizer, temperature)}", flush=True)
+        name = printable(sample(model, tokenizer, temperature))  # a data file's ESC stays text
+        print(f"sample {i + 1:2d}: {name}", flush=True)

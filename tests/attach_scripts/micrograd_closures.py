@@ -1,7 +1,7 @@
 """A micrograd-style script: its Value keeps `_backward` closures, not local gradients.
 
-Written for microgpt-tui's attach tests: attach must refuse it (exit 2, saying what
-is supported), since its graph's local gradients live in closures, not as data.
+Written for microgpt-tui's attach tests: attach captures it as it ran, reading the
+local gradients out of the closures.
 """
 
 
