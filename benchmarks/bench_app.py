@@ -132,10 +132,11 @@ async def bench(
             f"(session built in {app.load_seconds:.2f} s in a worker) [{ok}]"
         )
 
-        # pilot's own cost of one key press, for scale
+        # pilot's own cost of one key press, for scale (a key bound to nothing: not x,
+        # which checks a gradient by nudging)
         t = time.perf_counter()
         for _ in range(5):
-            await pilot.press("x")
+            await pilot.press("j")
             await _settle(pilot)
         print(
             f"  (pilot's overhead per simulated key: {(time.perf_counter() - t) / 5 * 1000:.0f} ms)"

@@ -15,7 +15,10 @@ which the debugger already runs when it loads a graph. Timed:
   with the largest |grad|, and a node half-way through the graph. Target: each at
   most 3 backward passes (`PATHS_TARGET`);
 - `check_gradient` (50-digit replay) of the BOS embedding: a worker's job, shown
-  for scale.
+  for scale;
+- the app's gradient tab, cold: every answer it shows for the largest-|grad|
+  parameter (`explain_node` on a new `GradInspector`: final grads, position
+  shares, top 3 paths, the path count, the explanations), a worker's job too.
 
 Each figure is the median of `--reps` repetitions, the reference alternating.
 """
@@ -31,12 +34,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine.explain import GradInspector  # noqa: E402
 from engine.explain.final_grads import FinalGrads  # noqa: E402
 from engine.explain.nudge import check_gradient  # noqa: E402
 from engine.explain.paths import top_paths  # noqa: E402
 from engine.explain.shares import PositionShares  # noqa: E402
 from engine.session import DebugSession  # noqa: E402
 from engine.workspace import open_workspace  # noqa: E402
+from microgpt_tui.widgets.gradient_view import explain_node  # noqa: E402
 
 PATHS_TARGET = 3.0  # top_paths(k=5) in backward passes of the same graph
 GRAPHS = [("emma", False), ("emma", True), ("christopher", True)]
@@ -79,6 +84,8 @@ def bench_graph(session: DebugSession, bos: int, reps: int) -> float:
         line(f"top_paths k=5: {name}", seconds, f"target <= {PATHS_TARGET:.0f}×")
     check = median_seconds(lambda: check_gradient(capture, embedding, grads=grads), 1)
     line("check_gradient (replay): BOS embedding", check)
+    tab = median_seconds(lambda: explain_node(GradInspector(session), largest), reps)
+    line("gradient tab, cold (largest |grad|)", tab)
     return worst
 
 

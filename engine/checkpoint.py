@@ -2,13 +2,16 @@
 
 A checkpoint is one JSON object:
 
-    {"format": "microgpt-tui.checkpoint", "version": 1,
+    {"format": "microgpt-tui.checkpoint", "version": 2,
      "config": {"n_layer": 1, "n_embd": 16, "n_head": 4, "block_size": 16},
      "vocab": "abcdefghijklmnopqrstuvwxyz",
      "state_dict": {"wte": [[...], ...], ..., "layer0.mlp_fc2": [[...], ...]},
-     "train": {...optional...}}
+     "train": {...optional...},
+     "history": {...optional: each step's loss and lr, parameter snapshots...}}
 
-Floats are written with Python's repr, so a save/load round trip is bit-exact.
+Version 2 added "history" (`engine.history`); a version 1 file is the same
+without it, and still loads. Floats are written with Python's repr, so a
+save/load round trip is bit-exact.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from engine.config import GPTConfig
 from engine.data import check_vocab
 from engine.errors import InputError
 from engine.fs import read_regular, write_atomically
+from engine.history import History, read_history
 from engine.train_section import check_train_section
 
 FORMAT = "microgpt-tui.checkpoint"
-VERSION = 1
+VERSION = 2  # what this program writes
+READS = (1, 2)  # the versions it reads: 1 is 2 without "history"
 CONFIG_KEYS = ("n_layer", "n_embd", "n_head", "block_size")
-TOP_LEVEL_KEYS = ("format", "version", "config", "vocab", "state_dict", "train")
+TOP_LEVEL_KEYS = ("format", "version", "config", "vocab", "state_dict", "train", "history")
 
 # The largest checkpoint read: ample for any model the scalar engine can train
 # (a 4-layer, 128-wide one is about 20 MB), and a bound on what a wrong file costs.
@@ -46,6 +51,7 @@ class Checkpoint:
     vocab: str
     state_dict: dict[str, Matrix]
     train: dict[str, Any] | None = None
+    history: History | None = None  # what training did (version 2)
 
     @property
     def vocab_size(self) -> int:
@@ -99,6 +105,10 @@ def _to_json_object(ckpt: Checkpoint) -> dict[str, Any]:
         if not isinstance(ckpt.train, dict):
             raise _Invalid(f"train must be a dict, got {type(ckpt.train).__name__}")
         data["train"] = ckpt.train
+    if ckpt.history is not None:
+        if not isinstance(ckpt.history, History):
+            raise _Invalid(f"history must be a History, got {type(ckpt.history).__name__}")
+        data["history"] = ckpt.history.to_json()
     return data
 
 
@@ -151,8 +161,9 @@ def _parse(raw: bytes) -> Checkpoint:
     if data["format"] != FORMAT:
         raise _Invalid(f'"format" is {data["format"]!r}, expected {FORMAT!r}')
     version = data.get("version")
-    if type(version) is not int or version != VERSION:  # not 1.0, not true
-        raise _Invalid(f"version {version!r} is not supported (this program reads {VERSION})")
+    if type(version) is not int or version not in READS:  # not 1.0, not true
+        reads = " and ".join(map(str, READS))
+        raise _Invalid(f"version {version!r} is not supported (this program reads {reads})")
     extra = [k for k in data if k not in TOP_LEVEL_KEYS]
     if extra:
         raise _Invalid(f"unexpected field(s) {_names(extra)}")
@@ -169,7 +180,13 @@ def _parse(raw: bytes) -> Checkpoint:
         if not isinstance(train, dict):
             raise _Invalid(f'"train" is {_kind(train)}, expected an object')
         _check_train(train, config, vocab)
-    return Checkpoint(config=config, vocab=vocab, state_dict=state_dict, train=train)
+    history = None
+    if "history" in data:
+        if version < 2:
+            raise _Invalid('"history" needs version 2 (version 1 has none)')
+        step = train.get("step") if isinstance(train, dict) else None
+        history = _read_history(data["history"], config, vocab, step)
+    return Checkpoint(config, vocab, state_dict, train, history)
 
 
 def _parse_config(config: Any) -> GPTConfig:
@@ -187,8 +204,19 @@ def _parse_config(config: Any) -> GPTConfig:
 # --- shared validation --------------------------------------------------------------------
 
 
+def _n_params(config: GPTConfig, vocab: str) -> int:
+    return sum(rows * cols for rows, cols in config.matrix_shapes(len(vocab) + 1).values())
+
+
+def _read_history(obj: Any, config: GPTConfig, vocab: str, step: int | None) -> History:
+    try:
+        return read_history(obj, _n_params(config, vocab), train_step=step)
+    except InputError as e:
+        raise _Invalid(f'"history": {e}') from None
+
+
 def _check_train(train: dict[str, Any], config: GPTConfig, vocab: str) -> None:
-    n_params = sum(rows * cols for rows, cols in config.matrix_shapes(len(vocab) + 1).values())
+    n_params = _n_params(config, vocab)
     try:
         check_train_section(train, n_params)
     except InputError as e:

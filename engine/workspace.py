@@ -18,6 +18,7 @@ from engine.config import GPTConfig
 from engine.data import Tokenizer, load_docs_noted, read_docs
 from engine.errors import InputError
 from engine.estimate import check_fits, model_size
+from engine.history import History
 from engine.model import GPT
 
 DEFAULT_SEED = 42
@@ -33,6 +34,7 @@ class Workspace:
     source: str  # what the model is, for the status line: "default model", a path, ...
     docs: list[str] | None = None  # shuffled as microgpt shuffles them
     train_state: dict | None = None  # the checkpoint's "train" section
+    history: History | None = None  # the checkpoint's "history": what training did
     checkpoint_path: Path | None = None
     config_overrides: dict = field(default_factory=dict)
     data_note: str = ""  # the names are not microgpt's file (offline): say so wherever used
@@ -50,6 +52,7 @@ def from_checkpoint(path: str | Path, *, source: str | None = None) -> Workspace
         Tokenizer(ckpt.vocab),
         source or str(path),
         train_state=ckpt.train,
+        history=ckpt.history,
         checkpoint_path=Path(path),
     )
 
@@ -105,5 +108,7 @@ def open_workspace(
     return fresh(seed=DEFAULT_SEED if seed is None else seed, data=data, config=config)
 
 
-def to_checkpoint(ws: Workspace, train: dict | None = None) -> Checkpoint:
-    return Checkpoint(ws.model.config, ws.tokenizer.vocab, ws.model.to_floats(), train)
+def to_checkpoint(
+    ws: Workspace, train: dict | None = None, history: History | None = None
+) -> Checkpoint:
+    return Checkpoint(ws.model.config, ws.tokenizer.vocab, ws.model.to_floats(), train, history)

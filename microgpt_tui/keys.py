@@ -125,6 +125,17 @@ DEBUGGER_KEYS: list[Key] = [
     Key("3", "tab('attention')", "Attention", show=False,
         tooltip="The attention tab: each head's weights over the positions",
         id="debugger.tab.attention", section=LOOKING),
+    Key("4", "tab('gradient')", "Gradient", show=False,
+        tooltip="The gradient tab: where the inspected node's grad came from (by position, "
+        "by scope), its top paths from the loss, why its local gradient",
+        id="debugger.tab.gradient", section=LOOKING),
+    Key("5", "tab('training')", "Training", show=False,
+        tooltip="The training tab: the loss curve, and how a parameter's value moved",
+        id="debugger.tab.training", section=LOOKING),
+    Key("x", "check_gradient", "Check", show=False,
+        tooltip="Check the inspected node's gradient by nudging it ±h (central differences, "
+        "in the background)",
+        id="debugger.check", command="Check the gradient by nudging", section=LOOKING),
 ]  # fmt: skip
 """The debugger screen's keys, in the footer's order."""
 

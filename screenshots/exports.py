@@ -6,7 +6,9 @@ All of `emma` at position 3 (after "m", the model predicts "a"), every grad fina
   `microgpt-tui export --doc emma --pos 3 --scope pos3.layer0.attn.head1` draws it;
 - `export-mlp.svg` / `.png`: the MLP block of layer 0 as vectors (`--scope pos3.layer0.mlp`);
 - `export-overview.svg` / `.png`: that token's whole forward pass as vectors (`--overview`);
-- `export-head-scalars.svg` / `.png`: the same head, every scalar node (`--level scalar`).
+- `export-head-scalars.svg` / `.png`: the same head, every scalar node (`--level scalar`);
+- `export-paths.svg` / `.png`: the 3 routes carrying most of `wte[4][0]`'s
+  gradient in `emma`'s document loss (`--doc emma --paths-to 'wte[4][0]' --top 3`).
 
 For each vector picture it prints the boxes, the PNG's shape, and the smallest
 text at 1920 px wide (the SVG's smallest font size × 1920 / its width, and the
@@ -25,7 +27,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from engine.export import Selection, export, vector_view  # noqa: E402
+from engine.explain.final_grads import FinalGrads  # noqa: E402
+from engine.explain.routes import routes  # noqa: E402
+from engine.export import Selection, export, export_routes, vector_view  # noqa: E402
 from engine.export.slide import png_size, svg_metrics  # noqa: E402
 from engine.session import DebugSession  # noqa: E402
 from engine.workspace import Workspace, open_workspace  # noqa: E402
@@ -64,6 +68,13 @@ def make_exports(outdir: Path, workspace: Workspace | None = None) -> list[Path]
             print(
                 "  " + measure(session, selection, outdir / f"{stem}.svg", outdir / f"{stem}.png")
             )
+    whole = DebugSession(ws.model, ws.tokenizer, DOC, whole_document=True)
+    grads = FinalGrads(whole.capture, whole.consumers)
+    found = routes(grads, whole.parameter("wte[4][0]"), 3)
+    for fmt in ("svg", "png"):
+        done = export_routes(found, grads.values, outdir / f"export-paths.{fmt}", fmt)
+        print(f"wrote {done.path} ({done.summary()}, {done.seconds:.2f} s)")
+        written.append(done.path)
     return written
 
 

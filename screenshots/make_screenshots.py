@@ -1,6 +1,6 @@
 """The debugger's screenshots in `screenshots/`, made by driving the app headless.
 
-    .venv/bin/python screenshots/make_screenshots.py [OUTDIR]
+    .venv/bin/python screenshots/make_screenshots.py [OUTDIR] [NAME.svg ...]
 
 Each journey starts the app on the shipped trained model (document `emma`, its
 last position), presses the keys a user would, waits for every move to finish,
@@ -12,9 +12,18 @@ and saves an SVG of the screen:
 - `parameters-heatmap.svg`: the whole backward pass, then the parameters tab
   sorted by |grad|, with the heatmap of `layer0.attn_wq`'s gradient;
 - `attention.svg`: the attention tab at position 4;
-- `help.svg`: the help screen.
+- `help.svg`: the help screen;
+- `gradient.svg`: on `emma`'s whole-document loss, `b`, `c`, then
+  `layer0.attn_wq[3][7]` inspected, `x`: the gradient tab with the check by nudging, the shares by
+  position and by scope, and the first of the top paths;
+- `gradient-paths.svg`: then `1`: the graph panel, the top paths marked ①②③ and
+  path ① opened towards the loss;
+- `gradient-why.svg`: `#16451`'s (a product) gradient tab scrolled to why its local
+  gradient is what it is;
+- `training.svg`: the training tab, with `wte[4][0]`'s value over training.
 
-Then the example Graphviz exports, if `screenshots/exports.py` is there.
+Then the example Graphviz exports, if `screenshots/exports.py` is there. Given
+NAMEs, only those screenshots are made (and no exports).
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from textual.worker import WorkerCancelled  # noqa: E402
 
 from engine.workspace import open_workspace  # noqa: E402
 from microgpt_tui.app import DebuggerApp  # noqa: E402
-from microgpt_tui.widgets import ParametersView  # noqa: E402
+from microgpt_tui.widgets import GradientView, ParametersView  # noqa: E402
 
 SIZE = (160, 45)
 HEAD = "pos4.layer0.attn.head1"
@@ -44,14 +53,14 @@ Journey = Callable[[Pilot], Awaitable[None]]
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until every queued move (and a session build) has finished and been painted."""
+    """Wait until every queued move, session build and worker has finished and been painted."""
     app = pilot.app
     for _ in range(10_000):
-        if not app.busy:
-            break
         with contextlib.suppress(WorkerCancelled):
             await app.workers.wait_for_complete()
         await pilot.pause()
+        if not app.busy and not any(worker.is_running for worker in app.workers):
+            break
     await pilot.pause()
 
 
@@ -90,17 +99,54 @@ async def help_screen(pilot: Pilot) -> None:
     await press(pilot, "question_mark")
 
 
+WEIGHT = "layer0.attn_wq[3][7]"
+
+
+async def gradient(pilot: Pilot) -> None:
+    app: DebuggerApp = pilot.app  # type: ignore[assignment]
+    await press(pilot, "b", "c")  # the whole backward pass: every grad in the graph panel
+    app.inspect_node(app.session.parameter(WEIGHT).id)
+    await press(pilot, "x")
+
+
+async def gradient_paths(pilot: Pilot) -> None:
+    await gradient(pilot)
+    await press(pilot, "1")
+
+
+async def gradient_why(pilot: Pilot) -> None:
+    app: DebuggerApp = pilot.app  # type: ignore[assignment]
+    app.inspect_node(16451)  # probs[26] of the last position: a product
+    await press(pilot, "4")
+    view = app.screen.query_one(GradientView)
+    start = next(i for i, line in enumerate(view.lines) if line and "why this" in line[0][0])
+    view.scroll_to(y=start - 1, animate=False)
+    await settle(pilot)
+
+
+async def training(pilot: Pilot) -> None:
+    app: DebuggerApp = pilot.app  # type: ignore[assignment]
+    app.inspect_node(app.session.parameter("wte[4][0]").id)
+    await press(pilot, "5")
+
+
 JOURNEYS: dict[str, Journey] = {
     "forward-step.svg": forward_step,
     "backward-head.svg": backward_head,
     "parameters-heatmap.svg": parameters_heatmap,
     "attention.svg": attention,
     "help.svg": help_screen,
+    "gradient.svg": gradient,
+    "gradient-paths.svg": gradient_paths,
+    "gradient-why.svg": gradient_why,
+    "training.svg": training,
 }
+WHOLE_DOCUMENT = {"gradient.svg", "gradient-paths.svg"}  # shares from every position
 
 
 async def screenshot(journey: Journey, path: Path) -> None:
-    app = DebuggerApp(open_workspace(), cursor_blink=False)
+    whole = path.name in WHOLE_DOCUMENT
+    app = DebuggerApp(open_workspace(), whole_document=whole, cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await journey(pilot)
@@ -110,12 +156,16 @@ async def screenshot(journey: Journey, path: Path) -> None:
     print(f"wrote {path}")
 
 
-async def main(outdir: Path) -> None:
+async def main(outdir: Path, only: list[str]) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(only) - set(JOURNEYS))
+    if unknown:
+        sys.exit(f"no screenshot {', '.join(unknown)}: one of {', '.join(JOURNEYS)}")
     for name, journey in JOURNEYS.items():
-        await screenshot(journey, outdir / name)
+        if not only or name in only:
+            await screenshot(journey, outdir / name)
     exports = HERE / "exports.py"
-    if exports.exists():
+    if exports.exists() and not only:
         sys.path.insert(0, str(HERE))
         from exports import make_exports  # noqa: PLC0415
 
@@ -123,4 +173,6 @@ async def main(outdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE))
+    args = sys.argv[1:]
+    out = Path(args.pop(0)) if args and not args[0].endswith(".svg") else HERE
+    asyncio.run(main(out, args))

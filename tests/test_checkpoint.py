@@ -99,7 +99,7 @@ def test_file_layout(tmp_path: Path) -> None:
     obj = json.loads(path.read_text())
     assert list(obj) == ["format", "version", "config", "vocab", "state_dict"]  # no train
     assert obj["format"] == "microgpt-tui.checkpoint"
-    assert obj["version"] == 1
+    assert obj["version"] == 2  # (version 2 added the optional "history"; 1 still loads)
     assert obj["config"] == {"n_layer": 1, "n_embd": 16, "n_head": 4, "block_size": 16}
     assert obj["vocab"] == VOCAB
     assert load_checkpoint(path).train is None
@@ -299,7 +299,7 @@ def mutation_cases() -> list[Any]:
         # format and version
         (delete(("format",)), 'no "format" field'),
         (set_(("format",), "other.checkpoint"), "\"format\" is 'other.checkpoint', expected"),
-        (set_(("version",), 2), "version 2 is not supported"),
+        (set_(("version",), 3), "version 3 is not supported"),
         (set_(("version",), "1"), "version '1' is not supported"),
         (set_(("version",), True), "version True is not supported"),
         (delete(("version",)), "version None is not supported"),

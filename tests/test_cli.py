@@ -755,7 +755,8 @@ def partial_run(tmp_path: Path, steps: int) -> dict:
         assert main([str(a) for a in args]) == 0
     data = json.loads((tmp_path / "part.json").read_text())
     (tmp_path / "part.json").unlink()
-    return {"state_dict": data["state_dict"], "train": data["train"]}
+    # (the history too: a checkpoint's history ends at its step)
+    return {"state_dict": data["state_dict"], "train": data["train"], "history": data["history"]}
 
 
 def test_a_fresh_run_refuses_to_replace_a_checkpoint(capsys, names_file, tmp_path):

@@ -123,3 +123,32 @@ def test_weights_that_make_a_probability_underflow_are_one_line(capsys) -> None:
     # THEN at least one document's loss fails, as a one-line input error naming where
     assert failures, "the weights were meant to make log(0) happen"
     assert all("\n" not in m and "underflowed to 0" in m and " in pos" in m for m in failures)
+
+
+def test_a_large_trace_is_announced_with_its_size(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MICROGPT_TUI_OFFLINE", "1")
+    monkeypatch.setattr(estimate, "WARN_NODES", 1000)
+    size = ["--n-embd", "8", "--n-head", "2", "--block-size", "8", "--seed", "1"]
+    assert main(["grads", *size, "--doc", "abc", "--json"]) == 0
+    err = capsys.readouterr().err
+    expected = graph_nodes(GPTConfig(n_embd=8, n_head=2, block_size=8), 27, [26, 0, 1, 2, 26], None)
+    assert f"tracing {expected:,} nodes" in err and "this takes a while" in err
+
+
+def test_progress_counts_recorded_nodes_on_a_terminal(monkeypatch) -> None:
+    import io
+
+    from microgpt_tui.subcommands import tracing
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(estimate, "WARN_NODES", 1000)
+    monkeypatch.setattr(tracing, "TICK", 0.001)
+    stream = Terminal()
+    model = make_model(GPTConfig(n_layer=2, n_embd=16, block_size=8))
+    tokens = [26, 0, 1, 2, 3, 4, 5, 6, 26]
+    with tracing.announced(model, tokens, None, stream):
+        capture_loss(model, tokens, None)
+    assert "nodes recorded; the graph keeps" in stream.getvalue()

@@ -32,3 +32,29 @@ def test_answers_are_about_final_grads_and_leave_the_walk_as_it_is() -> None:
     s.backward.run_to_end()
     assert why.grad(p) == p.grad  # the same float a full backward gives
     assert why.grads is why.grads  # computed once
+
+
+def test_threads_asking_at_once_compute_the_final_grads_once(monkeypatch) -> None:
+    import threading
+    import time
+
+    from engine.explain import inspector as inspector_module
+
+    s = DebugSession(make_model(SMALL), Tokenizer(VOCAB), "emma", whole_document=True)
+    made = []
+    real = inspector_module.FinalGrads
+
+    def slow_final_grads(*args):
+        made.append(1)
+        time.sleep(0.2)  # long enough for the other threads to ask meanwhile
+        return real(*args)
+
+    monkeypatch.setattr(inspector_module, "FinalGrads", slow_final_grads)
+    why = GradInspector(s)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(why.grads)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and all(g is why.grads for g in got)

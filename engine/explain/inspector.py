@@ -13,12 +13,14 @@ how far the debugger has stepped and the nodes' own grads are never touched:
     why.check(node)            # GradCheck: central differences (run it in a worker)
 
 The final grads and the position shares are computed once, on first use (about
-one and three backward passes of the graph: `benchmarks/bench_explain.py`).
+one and three backward passes of the graph: `benchmarks/bench_explain.py`), even
+when several threads ask at once (a UI's explanation and its check, say): the
+others wait for the one computing them, instead of computing them again.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+import threading
 
 from engine.explain.final_grads import FinalGrads
 from engine.explain.local_grads import Explanation, explain
@@ -35,15 +37,28 @@ class GradInspector:
 
     def __init__(self, session: DebugSession) -> None:
         self.session = session
+        self._computing = threading.Lock()  # one thread computes the cached answers
+        self._grads: FinalGrads | None = None
+        self._position_shares: PositionShares | None = None
 
-    @cached_property
+    @property
     def grads(self) -> FinalGrads:
-        """Every node's final grad (the same floats as a full backward)."""
-        return FinalGrads(self.session.capture, self.session.consumers)
+        """Every node's final grad (the same floats as a full backward), computed once."""
+        if self._grads is None:
+            with self._computing:
+                if self._grads is None:  # (not computed by another thread meanwhile)
+                    self._grads = FinalGrads(self.session.capture, self.session.consumers)
+        return self._grads
 
-    @cached_property
+    @property
     def position_shares(self) -> PositionShares:
-        return PositionShares(self.grads)
+        """Every node's grad split by position, computed once."""
+        if self._position_shares is None:
+            grads = self.grads  # (before the lock: it takes the lock itself)
+            with self._computing:
+                if self._position_shares is None:
+                    self._position_shares = PositionShares(grads)
+        return self._position_shares
 
     def grad(self, node: Value) -> float:
         """`node`'s final grad."""

@@ -10,6 +10,8 @@ At vector level (`Selection.level`), a scope or the overview (one token's
 forward pass) is drawn as vectors and the ops between them, each vector's
 values and grads as cells (`vector_view`, `vector_style`, `vector_digraph`);
 `export_frames` writes one picture per vector step of the backward pass.
+`export_routes` (`routes`) draws the routes carrying most of a node's gradient
+(`export --paths-to`).
 
 `build_digraph` (`digraph`, drawn with `style` and `clusters`) makes a
 `graphviz.Digraph` (pure Python, no binary needed); `export` (`exporting`)
@@ -40,6 +42,7 @@ from engine.export.render import (
     render_source,
     resolve_format,
 )
+from engine.export.routes import export_routes
 from engine.export.selection import (
     LEVELS,
     Selection,
@@ -80,6 +83,7 @@ __all__ = [
     "dot_binary",
     "export",
     "export_frames",
+    "export_routes",
     "fmt4",
     "format_for_file",
     "outside_inputs",

@@ -8,11 +8,14 @@ inspector over the graph; the code over the call stack and scopes), with fewer o
 at a time. The footer keeps only the keys that matter most, and the parameters tab
 puts its heatmap under the list instead of beside it.
 
-A mixin of `DebuggerScreen`; it only shows and hides panels and sets their sizes,
-on a resize or a page change (never at a step, so stepping costs no layout).
+A mixin of `DebuggerScreen`; it switches tabs, shows and hides panels and sets
+their sizes, on a resize, a tab or a page change (never at a step, so stepping costs
+no layout). A tab's keys work as soon as it shows (the parameters list takes the focus).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.geometry import Size
 from textual.screen import Screen
@@ -21,6 +24,11 @@ from textual.widgets import TabbedContent
 
 from microgpt_tui.widgets.footer import KeyFooter
 from microgpt_tui.widgets.panel_bar import PANEL, PanelBar
+from microgpt_tui.widgets.parameters import ParametersView
+
+if TYPE_CHECKING:
+    from engine.controller import Controller
+    from engine.session import DebugSession
 
 WIDE = 120
 """Columns from which every panel shows."""
@@ -45,6 +53,23 @@ class Arrangement(Screen):
 
     page = 0  # the narrow layout's page shown (an index into its pages)
     narrow = False
+    controller: Controller
+
+    if TYPE_CHECKING:  # what DebuggerScreen provides
+
+        @property
+        def session(self) -> DebugSession | None: ...
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        self.tab_shown(tab)
+
+    def tab_shown(self, tab: str) -> None:
+        """A tab is shown (a key, a click): its keys work at once, the bar names it."""
+        view = self.query_one(ParametersView)
+        if tab == "parameters" and self.session is not None and not view.has_focus_within:
+            view.opened(self.controller.inspected_node())
+        self.name_panels()
 
     def pages(self) -> dict[str, tuple[str, ...]]:
         """The narrow layout's pages for this height, and the panels each shows."""

@@ -37,29 +37,33 @@ from microgpt_tui.messages import NodeSelected, ScopeSelected
 from microgpt_tui.screens.arrangement import Arrangement
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
+from microgpt_tui.screens.explaining import Explaining
 from microgpt_tui.screens.rehearsal import Rehearsal
 from microgpt_tui.screens.sessions import Sessions
 from microgpt_tui.widgets import (
     AttentionView,
     CallStack,
+    GradientView,
     GraphView,
     Inspector,
     ParametersView,
+    PathGraphView,
     ScopeTree,
     SourceView,
     StatusLine,
+    TrainingView,
 )
 from microgpt_tui.widgets.footer import KeyFooter
 from microgpt_tui.widgets.panel_bar import PanelBar
 
 SESSION_ACTIONS = frozenset(
     "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
-    "bookmark next_bookmark save_walk open_walk copy next_panel".split()
+    "bookmark next_bookmark save_walk open_walk copy next_panel check_gradient".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
+class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, Arrangement):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -135,13 +139,17 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
                             stack.border_subtitle = "enter: select"
                             yield stack
                             yield _titled(ScopeTree(id="scope-tree"), "scopes")
-                        graph = _titled(GraphView(id="graph"), "graph")
+                        graph = _titled(PathGraphView(id="graph"), "graph")
                         graph.border_subtitle = "click: inspect · ▸/→: expand · enter: centre"
                         yield graph
             with TabPane("Parameters", id="parameters"):
                 yield ParametersView(id="parameters-view")
             with TabPane("Attention", id="attention"):
                 yield AttentionView(id="attention-view")
+            with TabPane("Gradient", id="gradient"):
+                yield GradientView(id="gradient-view")
+            with TabPane("Training", id="training"):
+                yield TrainingView(id="training-view")
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -167,6 +175,7 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
         self.query_one(ScopeTree).show(session)
         self.query_one(ParametersView).show(session)
         self.query_one(AttentionView).show(session)  # (it says so when it has nothing to show)
+        self.show_history()
         self.note = notes.opening_note(session)
         self.refresh_bindings()  # the footer's keys were disabled while loading
         self.refresh_views(recentre=True)
@@ -293,15 +302,6 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
             return
         self.action_tab("parameters")
 
-    def action_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
-        self._opened(tab)
-
-    def _opened(self, tab: str) -> None:
-        """A tab is shown: its keys work at once (the parameters list has the focus)."""
-        if tab == "parameters" and self.session is not None:
-            self.query_one(ParametersView).opened(self.controller.inspected_node())
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if getattr(self.app, "closing", False):
             return False  # quitting: a key typed behind `q` opens nothing
@@ -378,12 +378,12 @@ class DebuggerScreen(Sessions, Dialogs, Rehearsal, Arrangement):
             cursor = session.cursor_node()
             view.set_position(session.position_of(cursor) if cursor is not None else None)
             view.refresh_state()
+        else:
+            self.refresh_explaining(active)  # the gradient and training tabs
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
-        self.name_panels()
-        if event.pane.id == "parameters" and not self.query_one(ParametersView).has_focus_within:
-            self._opened("parameters")  # (a click on the tab)
+        self.tab_shown(event.pane.id or "")
 
 
 def _titled(widget: Widget, title: str) -> Widget:

@@ -2,8 +2,10 @@
 
 The graph is the document loss's (or, with `--pos`, one position's loss), after a
 full backward pass, so every node shows its final value and grad; `--frames` draws
-the backward pass instead, one picture per vector step. The engine's refusals
-carry their data; here their advice is worded in this command's flags. No Textual.
+the backward pass instead, one picture per vector step, and `--paths-to NODE --top
+K` the K routes from the loss that carry most of NODE's gradient
+(`engine.export.routes`). The engine's refusals carry their data; here
+their advice is worded in this command's flags. No Textual.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import InputError
+from engine.explain.final_grads import FinalGrads
+from engine.explain.routes import routes, target_node
 from engine.export import (
     DEFAULT_MAX_NODES,
     DEFAULT_TIMEOUT,
@@ -23,9 +27,10 @@ from engine.export import (
     UnknownFormat,
     export,
     export_frames,
+    export_routes,
     resolve_format,
 )
-from engine.session import DebugSession
+from engine.session import DebugSession, resolve_position
 from engine.workspace import open_workspace
 from microgpt_tui.subcommands.options import (
     add_doc_options,
@@ -35,8 +40,10 @@ from microgpt_tui.subcommands.options import (
     positive_int,
     seconds_up_to,
 )
+from microgpt_tui.subcommands.tracing import announced
 
 DEFAULT_DEPTH = 2  # levels of inputs around --node
+DEFAULT_TOP = 3  # routes drawn by --paths-to
 MAX_TIMEOUT = 3600.0  # seconds: dot lays out 3,000 nodes in ~30 s; an hour is ample
 
 
@@ -54,6 +61,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the debugger shows at that position), else of graph DOC@all (the document's)",
     )
     what.add_argument("--overview", action="store_true", help="one token's forward pass")
+    what.add_argument(
+        "--paths-to",
+        metavar="NODE",
+        help="the routes from the loss carrying most of NODE's gradient (an id or a "
+        "parameter's name, e.g. wte[4][0])",
+    )
+    p.add_argument(
+        "--top",
+        type=positive_int,
+        metavar="K",
+        help=f"with --paths-to: how many routes ({DEFAULT_TOP})",
+    )
     p.add_argument(
         "--depth",
         type=non_negative_int,
@@ -129,12 +148,19 @@ def _export(args: argparse.Namespace) -> int:
         fmt = resolve_format(args.output, args.format)
     if args.dpi is not None and fmt != "png":
         raise InputError(f"--dpi applies to PNG output only, not {fmt.upper()}")
+    if args.top is not None and args.paths_to is None:
+        raise InputError("--top works only with --paths-to")
+    if args.paths_to is not None:
+        if args.frames is not None or args.level is not None:
+            raise InputError("--paths-to draws its routes as scalars to one -o FILE")
+        return _export_paths(args, fmt)
     selection = selection_from_args(args)
 
     ws = open_workspace(**model_options(args))
-    session = DebugSession(
-        ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
-    )
+    tokens = ws.tokenizer.encode(args.doc)
+    pos = None if args.pos is None else resolve_position(ws.model, tokens, args.pos)
+    with announced(ws.model, tokens, pos):
+        session = DebugSession(ws.model, ws.tokenizer, args.doc, pos, whole_document=pos is None)
     if args.frames is not None:
         return _write_frames(args, session, selection, fmt)
     session.backward.run_to_end()  # final grads, as `loss.backward()` leaves them
@@ -151,6 +177,33 @@ def _export(args: argparse.Namespace) -> int:
         title=args.title,
     )
     print(f"wrote {done.path} ({done.format.upper()}, {done.summary()})")
+    return 0
+
+
+def _export_paths(args: argparse.Namespace, fmt: str) -> int:
+    """--paths-to NODE --top K: the routes carrying most of NODE's gradient, on one slide."""
+    ws = open_workspace(**model_options(args))
+    session = DebugSession(
+        ws.model, ws.tokenizer, args.doc, args.pos, whole_document=args.pos is None
+    )
+    grads = FinalGrads(session.capture, session.consumers)
+    found = routes(grads, target_node(session, args.paths_to), args.top or DEFAULT_TOP)
+    if not found.paths:
+        raise InputError(f"{args.paths_to} does not feed the loss: it has no paths to draw")
+    done = export_routes(
+        found,
+        grads.values,
+        args.output,
+        fmt,
+        dpi=args.dpi,
+        timeout=args.timeout,
+        theme=args.theme,
+        title=args.title,
+    )
+    print(
+        f"wrote {done.path} ({done.format.upper()}, the top {len(found.paths)} of "
+        f"{found.count:,} paths: {done.drawn} boxes for {done.nodes} nodes)"
+    )
     return 0
 
 

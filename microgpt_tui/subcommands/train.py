@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from microgpt_tui.subcommands import EXIT_INTERRUPTED, EXIT_TERMINATED, PROG
 from microgpt_tui.subcommands.options import add_model_options, non_negative_int, positive_int
 from microgpt_tui.subcommands.progress import progress_for
 from microgpt_tui.subcommands.sample import DEFAULT_NUM, print_samples
+from microgpt_tui.subcommands.train_curve import curve_line
 from microgpt_tui.subcommands.train_log import StepLog
 from microgpt_tui.subcommands.train_run import (
     DEFAULT_STEPS,
@@ -47,6 +49,11 @@ the log may run ahead of the checkpoint: resuming with the same --log drops the
 lines the checkpoint never saw. A log that cannot be written (a full disk) is
 warned about once and costs nothing else. A loss or weight that becomes inf or
 nan stops training (exit 2), keeping the last finite step.
+
+The checkpoint keeps what training did, its history: each step's loss and
+learning rate, and with --snapshot-every K every parameter's value every K
+steps (the app's training tab draws them). On a terminal, train ends with the
+loss curve as a sparkline.
 """
 
 
@@ -72,6 +79,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="replace an existing --out a fresh run would refuse"
     )
     p.add_argument("--log", metavar="FILE.jsonl", help="append one JSON line per step")
+    p.add_argument(
+        "--snapshot-every",
+        type=positive_int,
+        metavar="K",
+        help="keep every parameter's value in the checkpoint's history every K steps (and "
+        "at the run's start and end), so the app can show how a parameter moved; "
+        "with --checkpoint, the default is its history's K",
+    )
     p.add_argument(
         "--samples",
         type=non_negative_int,
@@ -102,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         )
     stopped, diverged = _train(training, log, out)
     saved = trainer.step > first
+    if saved and sys.stderr.isatty():
+        width = shutil.get_terminal_size().columns - 1
+        print(curve_line(training.history, width), file=sys.stderr)
     done = f"saved step {trainer.step}/{trainer.num_steps}"
     if diverged is not None:
         kept = f"{done} (the last finite) to {out}" if saved else "nothing saved"
@@ -156,8 +174,11 @@ def _train(
     progress = progress_for(sys.stderr, first, trainer.num_steps)
     last_loss: list[float] = []
 
+    training.snapshot_start()
+
     def on_step(result: StepResult) -> None:
         last_loss[:] = [result.loss]
+        training.record(result.step, result.loss, result.lr)
         if log is not None:
             log.write(result)
         progress.update(result)

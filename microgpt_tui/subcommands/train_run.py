@@ -18,6 +18,7 @@ from pathlib import Path
 from engine.checkpoint import save_checkpoint
 from engine.data import load_docs_noted
 from engine.errors import InputError
+from engine.history import History
 from engine.train import Trainer, shuffled
 from engine.train_section import (
     decode_random_state,
@@ -42,10 +43,35 @@ class TrainingRun:
     data: str | None  # the data file's name (no directory); None: the names dataset
     fingerprint: str
     num_docs: int
+    history: History  # every step's loss and lr so far (and parameter snapshots)
+
+    def record(self, step: int, loss: float, lr: float) -> None:
+        """A completed step: its loss and lr, and the parameters if a snapshot is due."""
+        self.history.record(step, loss, lr)
+        if self.history.wants_snapshot(step):
+            self.history.snapshot(step, [p.data for p in self.ws.model.params])
+
+    def snapshot_start(self) -> None:
+        """The weights the run starts from, when snapshots are on (a track's first point)."""
+        step = self.trainer.step
+        if self.history.wants_snapshot(step, final=True):
+            self.history.snapshot(step, [p.data for p in self.ws.model.params])
 
 
 def prepare_training(args: argparse.Namespace) -> TrainingRun:
-    """Fresh (microgpt's script) or resumed from --checkpoint; the random stream set."""
+    """Fresh (microgpt's script) or resumed from --checkpoint; the random stream set.
+
+    The run's history goes on from the checkpoint's, if it has one; snapshots are
+    taken every --snapshot-every steps (default: as the checkpoint's history did).
+    """
+    run = _prepared(args)
+    every = getattr(args, "snapshot_every", None)
+    if every is not None:
+        run.history.snapshot_every = every
+    return run
+
+
+def _prepared(args: argparse.Namespace) -> TrainingRun:
     data = None if args.data is None else Path(args.data).name
     if args.checkpoint is None:
         ws = open_workspace(**model_options(args), fresh_by_default=True)
@@ -53,7 +79,8 @@ def prepare_training(args: argparse.Namespace) -> TrainingRun:
         assert ws.docs is not None
         trainer = Trainer(ws.model, ws.tokenizer, ws.docs, args.steps or DEFAULT_STEPS)
         # The random stream stays where microgpt's is after initialisation.
-        return TrainingRun(ws, trainer, seed, data, docs_fingerprint(ws.docs), len(ws.docs))
+        fingerprint = docs_fingerprint(ws.docs)
+        return TrainingRun(ws, trainer, seed, data, fingerprint, len(ws.docs), History())
 
     ws = open_workspace(**model_options(args))
     if ws.docs is not None:
@@ -73,7 +100,7 @@ def prepare_training(args: argparse.Namespace) -> TrainingRun:
         seed = DEFAULT_SEED if args.seed is None else args.seed
         trainer = Trainer(ws.model, ws.tokenizer, shuffled(docs, seed), args.steps or DEFAULT_STEPS)
         random.seed(seed)
-        return TrainingRun(ws, trainer, seed, data, fingerprint, len(docs))
+        return TrainingRun(ws, trainer, seed, data, fingerprint, len(docs), History())
     return _resumed(args, ws, saved, docs, fingerprint, data)
 
 
@@ -116,7 +143,10 @@ def _resumed(
         ws.model, ws.tokenizer, shuffled(docs, seed), num_steps, state=state, adam=adam
     )
     random.setstate(random_state)
-    return TrainingRun(ws, trainer, seed, data, fingerprint, len(docs))
+    history = ws.history  # (it ends at the saved step: the loader checks it)
+    if history is None:
+        history = History(first_step=state.step)  # this run's steps, from here
+    return TrainingRun(ws, trainer, seed, data, fingerprint, len(docs), history)
 
 
 @contextmanager
@@ -129,7 +159,7 @@ def about_train_section(path: str) -> Iterator[None]:
 
 
 def save_training(path: str, run: TrainingRun, last_loss: float | None) -> None:
-    """Save the model and its train section (at the trainer's completed step) to `path`."""
+    """Save the model, its train section and its history (at the trainer's completed step)."""
     train = train_section(
         run.trainer,
         seed=run.seed,
@@ -138,4 +168,7 @@ def save_training(path: str, run: TrainingRun, last_loss: float | None) -> None:
         num_docs=run.num_docs,
         last_loss=last_loss,
     )
-    save_checkpoint(path, to_checkpoint(run.ws, train))
+    step = run.trainer.step
+    if run.history.wants_snapshot(step, final=True):  # a track ends where the model is
+        run.history.snapshot(step, [p.data for p in run.ws.model.params])
+    save_checkpoint(path, to_checkpoint(run.ws, train, run.history))

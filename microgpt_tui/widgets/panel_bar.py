@@ -1,8 +1,9 @@
 """Below 120 columns: one line naming the tabs and, in the debugger tab, its panels (which
 take turns), the ones shown highlighted. It stands in for the tab strip (two lines).
 
-` Debugger  Parameters  Attention │ inspector  graph  code  scopes   v: next panel`
-— click a name, or press 1, 2, 3 for a tab, v for the next panel.
+` Debugger  Parameters  Attention … │ inspector  graph  code  scopes   v: next panel`
+— click a name, or press 1, 2, 3… for a tab, v for the next panel. When that is too
+wide the tabs take short names (`Params`), then the hint goes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from textual.widgets import Static
 
 SEPARATOR = " │ "
 TAB, PANEL = "tab", "panel"
+SHORT = {"Debugger": "Debug", "Parameters": "Params", "Attention": "Attn", "Gradient": "Grad",
+         "Training": "Train"}  # fmt: skip
+HINT = "  v: next panel"
 
 
 class PanelBar(Static):
@@ -44,6 +48,13 @@ class PanelBar(Static):
         self, tabs: list[tuple[str, str]], tab: str, pages: tuple[str, ...], page: int
     ) -> None:
         """`tabs` as (id, title) with `tab` the active one; `pages` shown (if any) with `page`."""
+        width = self.app.size.width
+        hint = HINT if pages else ""
+        needed = sum(len(t) + 2 for _, t in tabs) + sum(len(p) + 2 for p in pages) + 3 + len(hint)
+        if needed > width:
+            tabs = [(tab_id, SHORT.get(title, title)) for tab_id, title in tabs]
+            needed = sum(len(t) + 2 for _, t in tabs) + sum(len(p) + 2 for p in pages) + 3
+            hint = hint if needed + len(hint) <= width else ""
         parts: list = []
         spans: list[tuple[int, int, str, str | int]] = []
         at = 0
@@ -62,7 +73,7 @@ class PanelBar(Static):
             at += len(SEPARATOR)
             for i, name in enumerate(pages):
                 add(name, i == page, PANEL, i)
-            parts.append(("  v: next panel", "$text-muted"))
+            parts.append((hint, "$text-muted"))
         self._spans = spans
         self.update(Content.assemble(*parts), layout=False)
 
