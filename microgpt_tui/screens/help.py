@@ -33,7 +33,7 @@ time: each step passes one node's grad to its inputs,
 
 The backward order interleaves many scopes, so **focus** the head:
 
-1. `b`: the backward phase;
+1. `b`: the backward phase, from its start (every grad 0, the loss's 1);
 2. select the head: click `pos4 ▸ layer0 ▸ attn ▸ head1` in the scope tree, or
    `/ head1` enter, or `ctrl+p` *focus scope pos4.layer0.attn.head1*;
 3. `F`: the status line shows `◎ pos4.layer0.attn.head1`;
@@ -41,8 +41,12 @@ The backward order interleaves many scopes, so **focus** the head:
    nodes in between are still processed, so every grad is exact, and the
    inspector shows the terms each grad received,
    `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`, and what the step passed on;
-5. `p` undoes a step, `F` clears the focus, `c` runs to the end: every grad
-   then equals `loss.backward()`'s.
+5. `p` undoes a step, `<` `>` jump to the head's first and last step, `F`
+   clears the focus, `c` runs to the end: every grad then equals
+   `loss.backward()`'s.
+
+Below 120 columns the panels take turns: `v` shows the next one (the bar under
+the status line names them; click one to go there).
 
 {keys}
 - `ctrl+p` the command palette: every key by name, every scope, phase, document, theme…
