@@ -19,8 +19,8 @@ MOVE_NAMES = {
     "run_to_end": "run to the end",
 }
 JUMPS = {
-    "first": "the phase's first step",
-    "last": "the phase's last step",
+    "first": "the first step (of the focus, if any)",
+    "last": "the last step (of the focus, if any)",
     "goto": "the bookmarked step",
 }
 FRESH_GRADS = "every grad 0, the root's 1"

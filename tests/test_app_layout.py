@@ -36,12 +36,19 @@ def shown(widget) -> bool:
     return widget.display and widget.region.width > 0 and widget.region.height > 0
 
 
+async def laid_out(pilot) -> None:
+    """Let a layout the last key asked for happen (the screen lays out at its next frame)."""
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
 async def into_the_head(pilot) -> None:
     """Journey 1: b, find the head, focus it, step into it."""
     await press(pilot, "b", "slash")
     await pilot.press(*"head1")
     await settle(pilot)
     await press(pilot, "enter", "F", "s", "s", "s")
+    await laid_out(pilot)
 
 
 def assert_inspector_whole(app) -> None:
@@ -79,6 +86,7 @@ async def test_at_80_by_24_backprop_through_one_head_shows_every_number(tmp_path
         assert repr(float(node.grad)) in inspector
         # the graph, a panel away: each row's value, grad and ∂
         await press(pilot, "v")
+        await laid_out(pilot)
         graph = app.query_one(GraphView)
         assert shown(graph) and not shown(app.query_one(Inspector))
         for row, text in zip(graph.rows, painted(graph), strict=False):
@@ -96,6 +104,7 @@ async def test_at_80_by_24_the_parameters_show_values_and_grads(tmp_path: Path) 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "b", "c", "2", "S", "S")  # by |grad|, largest first
+        await laid_out(pilot)
         view = app.query_one(ParametersView)
         plist = app.query_one(ParameterList)
         assert shown(plist) and view.sort_key == "grad"
@@ -139,6 +148,7 @@ async def test_at_120_by_40_nothing_a_step_shows_is_cut(tmp_path: Path) -> None:
         await into_the_head(pilot)
         app.select_scope("pos4.lm_head")
         await press(pilot, "B", "s")  # a breakpoint and a long note: the status line wraps
+        await laid_out(pilot)
         assert_status_whole(app)
         assert_inspector_whole(app)
         graph = app.query_one(GraphView)

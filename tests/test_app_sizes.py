@@ -60,8 +60,6 @@ def keys(*pressed: str, scope: str | None = None, then: tuple[str, ...] = ()):
         for key in then:
             await pilot.press(key)
             await settle(pilot)
-        await pilot.pause(0.7)  # (the status line gives back rows it no longer uses)
-        await settle(pilot)
 
     return run_before
 

@@ -285,6 +285,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, Arrangement):
         tabs = self.query_one("#tabs", TabbedContent)
         if tabs.active != "debugger":
             tabs.active = "debugger"  # where the inspector is
+            self.show_page("inspector")  # (below 120 columns: the panel that shows it)
         self.inspect_node(message.node_id, recentre=False)
 
     def on_scope_selected(self, message: ScopeSelected) -> None:

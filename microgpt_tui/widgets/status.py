@@ -5,22 +5,21 @@ BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head
 
 The graph's name says whose ids the `#` numbers are (a Root here keeps them). Each
 line is made of parts (`loss 2.9174`, `focus ◎ …`) that wrap as wholes onto a next
-line when the terminal is narrow, so nothing is ever cut: the widget grows a line,
-and gives it back only once stepping pauses (a change of height costs a layout of
-the whole screen, which a step should not pay).
+line when the terminal is narrow, so nothing is ever cut: the widget grows a line
+when it needs one (a change of height costs a layout of the screen: only then).
 """
 
 from __future__ import annotations
 
 from textual.content import Content
-from textual.timer import Timer
+from textual.css.scalar import Scalar
 from textual.widgets import Static
 
 from engine.session import BACKWARD, DebugSession
 from microgpt_tui.display import node_name, num
+from microgpt_tui.wrap import wrap_line
 
 SEPARATOR = " · "
-SHRINK_AFTER = 0.6  # seconds without a change before the line gives back rows it no longer uses
 Part = list  # the pieces of one part: str, or (str, style)
 
 
@@ -98,7 +97,7 @@ def _text(piece: str | tuple[str, str]) -> str:
 
 def lay_out(parts: list[Part], width: int) -> list[Content]:
     """The parts on as few lines of `width` as it takes, never splitting one (unless a part
-    alone is wider than a line: then it wraps, as text does)."""
+    alone is wider than a line: then it wraps between words, as text does)."""
     lines: list[list] = [[]]
     used = 0
     for part in parts:
@@ -111,7 +110,8 @@ def lay_out(parts: list[Part], width: int) -> list[Content]:
             used += len(SEPARATOR)
         lines[-1] += part
         used += size
-    return [Content.assemble(*line) for line in lines]
+    pieces = [[(p, "") if isinstance(p, str) else p for p in line] for line in lines]
+    return [Content.assemble(*row) for line in pieces for row in wrap_line(line, width, 2)]
 
 
 class StatusLine(Static):
@@ -119,7 +119,7 @@ class StatusLine(Static):
 
     DEFAULT_CSS = """
     StatusLine {
-        height: auto;
+        height: 2;
         padding: 0 1;
         background: $panel;
     }
@@ -129,9 +129,7 @@ class StatusLine(Static):
         super().__init__(id=id)
         self._text = ""
         self._parts: list[list[Part]] = []
-        self._lines = 0  # lines shown (fewer only once stepping pauses)
         self._width = 0
-        self._shrink: Timer | None = None
 
     @property
     def text(self) -> str:
@@ -156,21 +154,14 @@ class StatusLine(Static):
         self._text = "\n".join(plain(parts) for parts in self._parts)
         self._paint()
 
-    def _paint(self, *, shrink: bool = False) -> None:
+    def _paint(self) -> None:
         width = max(20, self.size.width - 2) if self.size.width else 10_000
         lines = [line for parts in self._parts for line in lay_out(parts, width)]
-        changed = len(lines) > self._lines or (shrink and len(lines) < self._lines)
-        if changed:
-            self._lines = len(lines)
-        elif len(lines) < self._lines:  # keep the rows for now; give them back after a pause
-            if self._shrink is not None:
-                self._shrink.stop()
-            self._shrink = self.set_timer(SHRINK_AFTER, lambda: self._paint(shrink=True))
-        lines += [Content("")] * (self._lines - len(lines))
-        self.update(Content("\n").join(lines), layout=changed)
+        self.update(Content("\n").join(lines), layout=False)
+        if self.styles.height != Scalar.from_number(len(lines)):
+            self.styles.height = len(lines)  # (a layout of the screen, so only on a change)
 
     def on_resize(self) -> None:
         if self._parts and self.size.width != self._width:
             self._width = self.size.width
-            self._lines = 0  # (a new width: as many lines as it takes now)
             self._paint()
