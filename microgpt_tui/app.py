@@ -106,6 +106,8 @@ class DebuggerApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         """Hold the keys that arrive while a dialog opens (see `screens.modal`)."""
         if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held_keys and getattr(self.screen, "ready", True):
+                await self.release_held_keys()  # (the dialog went before it was ready)
             if self._held_keys or not getattr(self.screen, "ready", True):
                 self._held_keys.append(event)
                 return

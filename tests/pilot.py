@@ -34,6 +34,13 @@ def make_app(tmp_path: Path, sizes: dict | None = None, **kwargs) -> DebuggerApp
     return DebuggerApp(workspace(tmp_path, **(sizes or {})), cursor_blink=False, **kwargs)
 
 
+def snapshot_app(tmp_path: Path) -> DebuggerApp:
+    """`make_app`, its model named without the temporary path (a snapshot must not vary)."""
+    ws = workspace(tmp_path)
+    ws.source = "fresh model (seed 42, names.txt)"
+    return DebuggerApp(ws, cursor_blink=False)
+
+
 async def settle(pilot) -> None:
     """Wait until the session is built, every queued move has run and been painted, and
     every event sent straight to the driver has been handled."""

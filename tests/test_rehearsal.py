@@ -11,7 +11,7 @@ from pilot import HEAD, data_file, grads, make_app, press, settle, status
 from engine.graph import in_scope
 from microgpt_tui import cli
 from microgpt_tui.display import node_name
-from microgpt_tui.screens.path import PathScreen
+from microgpt_tui.screens.ask import AskScreen
 from microgpt_tui.subcommands import debug
 
 
@@ -85,7 +85,7 @@ async def test_a_saved_walk_reopens_at_the_same_step_with_the_same_grads(tmp_pat
         await rehearse(pilot)
         saved = state(app)
         await press(pilot, "w")
-        assert isinstance(app.screen, PathScreen)
+        assert isinstance(app.screen, AskScreen)
         field = app.screen.query_one("#path-input")
         field.value = ""
         await pilot.press(*"lecture.json", "enter")

@@ -16,8 +16,8 @@ from engine.session import BACKWARD
 from engine.walkthrough import WalkThrough, load_walk, save_walk, walk_of
 from microgpt_tui import notes
 from microgpt_tui.display import node_name
+from microgpt_tui.screens.ask import AskScreen
 from microgpt_tui.screens.choose import Choice
-from microgpt_tui.screens.path import PathScreen
 from microgpt_tui.widgets import Inspector
 
 if TYPE_CHECKING:
@@ -85,15 +85,19 @@ class Rehearsal(Screen):
             return
 
         def save(path: str) -> str:
+            if not path:
+                raise InputError(f"give a file name, e.g. {DEFAULT_WALK}")
             save_walk(path, walk)
             return path
 
         self.app.push_screen(
-            PathScreen(
+            AskScreen(
+                "path",
                 "Save the walk-through",
                 f"File to save {walk.graph} at {session.step_now} to (JSON; replaced whole)",
-                self.walk_path or DEFAULT_WALK,
                 save,
+                initial=self.walk_path or DEFAULT_WALK,
+                placeholder=DEFAULT_WALK,
                 cursor_blink=self.cursor_blink,
             ),
             self._saved,
@@ -112,11 +116,13 @@ class Rehearsal(Screen):
             self.notify("a script's graph has no walk-throughs", severity="warning")
             return
         self.app.push_screen(
-            PathScreen(
+            AskScreen(
+                "path",
                 "Open a walk-through",
                 "Walk-through file (saved with w): opens its graph at its step",
-                self.walk_path or DEFAULT_WALK,
                 load_walk,
+                initial=self.walk_path or DEFAULT_WALK,
+                placeholder=DEFAULT_WALK,
                 cursor_blink=self.cursor_blink,
             ),
             self.open_walk,

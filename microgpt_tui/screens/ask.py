@@ -1,8 +1,8 @@
-"""Ask for a file: a small modal with one field, which checks the answer before closing.
+"""A dialog with one field, which checks the answer before closing: go to a node, a file.
 
-Used to save and to open a walk-through. `act(path)` does the work and returns what
-the dialog answers with; an `InputError` from it is shown in the dialog (which stays
-open to correct the name), as the export dialog does.
+`act(text)` does the work and returns what the dialog answers with; an `InputError`
+from it is shown in the dialog, which stays open to correct the answer (as the
+export dialog does). Escape answers None.
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ from microgpt_tui.screens.modal import Modal
 from microgpt_tui.widgets.field import Field
 
 
-class PathScreen(Modal[Any]):
-    """One file name; enter runs `act(path)` and closes with its result, escape with None."""
+class AskScreen(Modal[Any]):
+    """One field; enter runs `act(text)` and closes with its result, escape with None.
+
+    Its widgets' ids start with `name`: `#{name}-label`, `#{name}-input`, `#{name}-error`.
+    """
 
     BINDINGS = [Binding("escape", "dismiss", "Cancel")]
 
     DEFAULT_CSS = """
-    PathScreen {
+    AskScreen {
         align: center middle;
         & > Vertical {
             width: 76;
@@ -36,47 +39,52 @@ class PathScreen(Modal[Any]):
             background: $surface;
             padding: 0 1;
         }
-        #path-error { color: $text-error; height: auto; }
+        .ask-error { color: $text-error; height: auto; }
     }
     """
 
     def __init__(
         self,
+        name: str,
         title: str,
         label: str,
-        initial: str,
         act: Callable[[str], Any],
         *,
+        initial: str = "",
+        placeholder: str = "",
+        integer: bool = False,
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        self.field_name = name
         self.title_text = title
         self.label = label
-        self.initial = initial
         self.act = act
+        self.initial = initial
+        self.placeholder = placeholder
+        self.integer = integer
         self.cursor_blink = cursor_blink
 
     def compose(self) -> ComposeResult:
+        name = self.field_name
         with Vertical() as box:
             box.border_title = self.title_text
-            yield Label(self.label, id="path-label")
-            field = Field(self.initial, placeholder="lecture.json", id="path-input")
+            yield Label(self.label, id=f"{name}-label")
+            field = Field(
+                self.initial,
+                placeholder=self.placeholder,
+                type="integer" if self.integer else "text",
+                id=f"{name}-input",
+            )
             field.cursor_blink = self.cursor_blink
             yield field
-            yield Label("", id="path-error")
+            yield Label("", id=f"{name}-error", classes="ask-error")
 
     def on_input_submitted(self, event: Field.Submitted) -> None:
         event.stop()
-        path = event.value.strip()
-        if not path:
-            self._error("give a file name, e.g. lecture.json")
-            return
         try:
-            result = self.act(path)
+            result = self.act(event.value.strip())
         except InputError as error:
-            self._error(str(error))
+            self.query_one(f"#{self.field_name}-error", Label).update(str(error))
             return
         self.dismiss(result)
-
-    def _error(self, message: str) -> None:
-        self.query_one("#path-error", Label).update(message)
