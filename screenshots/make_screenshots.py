@@ -20,7 +20,9 @@ and saves an SVG of the screen:
   path ① opened towards the loss;
 - `gradient-why.svg`: `#16451`'s (a product) gradient tab scrolled to why its local
   gradient is what it is;
-- `training.svg`: the training tab, with `wte[4][0]`'s value over training.
+- `training.svg`: the training tab, with `wte[4][0]`'s value over training;
+- `small-terminal.svg`: the head journey of `backward-head.svg` on an 80×24
+  terminal, where the panels take turns: the inspector, then `v` for the graph.
 
 Then the example Graphviz exports, if `screenshots/exports.py` is there. Given
 NAMEs, only those screenshots are made (and no exports).
@@ -130,6 +132,10 @@ async def training(pilot: Pilot) -> None:
     await press(pilot, "5")
 
 
+async def small_terminal(pilot: Pilot) -> None:
+    await backward_head(pilot)
+
+
 JOURNEYS: dict[str, Journey] = {
     "forward-step.svg": forward_step,
     "backward-head.svg": backward_head,
@@ -140,14 +146,16 @@ JOURNEYS: dict[str, Journey] = {
     "gradient-paths.svg": gradient_paths,
     "gradient-why.svg": gradient_why,
     "training.svg": training,
+    "small-terminal.svg": small_terminal,
 }
 WHOLE_DOCUMENT = {"gradient.svg", "gradient-paths.svg"}  # shares from every position
+SIZES = {"small-terminal.svg": (80, 24)}  # the others: SIZE
 
 
 async def screenshot(journey: Journey, path: Path) -> None:
     whole = path.name in WHOLE_DOCUMENT
     app = DebuggerApp(open_workspace(), whole_document=whole, cursor_blink=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(path.name, SIZE)) as pilot:
         await settle(pilot)
         await journey(pilot)
         await pilot.wait_for_scheduled_animations()
