@@ -13,9 +13,9 @@ whatever its size, restoring exactly the state before it.
 
 A walk's state depends only on its position (how many nodes of its order are
 processed): the same nodes processed in the same order give the same floats. So
-going back to an earlier position (`restart`, `go_to`) starts the phase again and
-replays up to there, and undoing that replays forward to where the walk was:
-both exact, bit for bit.
+going back to an earlier position (`restart`, `go_to`) undoes the moves since (or,
+if that is longer, starts the phase again) and replays up to there, and undoing
+that replays forward to where the walk was: both exact, bit for bit.
 
 In the forward replay a scope's nodes come in one block (creation order). The
 backward order is a depth-first one, so there a scope's nodes are interleaved
@@ -171,13 +171,27 @@ class Walk:
         target = max(0, min(position, len(self.order)))
         if target >= self.position:
             return self.run_to(target)
-        start = self.position
-        rewind = _Rewind(start, self._history)
-        self._history = []
-        self._start_again()
+        start, saved = self.position, list(self._history)
+        if not self._undo_to(target):  # (further back than from the start)
+            self._start_again()
         self._replay(target)
-        self._history.append(rewind)
+        self._history = [_Rewind(start, saved)]
         return start - target
+
+    def _undo_to(self, target: int) -> bool:
+        """Undo recorded moves until at most `target` nodes are processed, if that is cheaper
+        than starting again (fewer nodes to undo than to replay); False if not done."""
+        moves, at = [], self.position
+        for move in reversed(self._history):
+            if at <= target or isinstance(move, _Rewind) or self.position - target > target:
+                break
+            moves.append(move)
+            at = move.start
+        if at > target:
+            return False
+        for move in moves:
+            self._undo(move)
+        return True
 
     def forget_moves(self) -> None:
         """Nothing to undo from here (e.g. a walk-through just opened at this step)."""
@@ -240,10 +254,13 @@ class Walk:
             self._replay(move.start)
             self._history = move.history
             return True
+        self._undo(move)
+        return True
+
+    def _undo(self, move: _Move) -> None:
         for node, old in zip(reversed(move.touched), reversed(move.old_grads), strict=True):
             node.grad = old
         self.position = move.start
-        return True
 
     def toggle_breakpoint(self, scope: str) -> bool:
         """Add or remove a breakpoint on `scope`; True if it is now set."""

@@ -6,7 +6,9 @@ BACKWARD step 12 / 16,455 · at #16442 * probs[3] · focus pos4.layer0.attn.head
 The graph's name says whose ids the `#` numbers are (a Root here keeps them). Each
 line is made of parts (`loss 2.9174`, `focus ◎ …`) that wrap as wholes onto a next
 line when the terminal is narrow, so nothing is ever cut: the widget grows a line
-when it needs one (a change of height costs a layout of the screen: only then).
+when it needs one, and keeps it (a change of height costs a layout of the screen:
+a note that wraps at one step and not at the next must not pay it at each) until
+the width or the session changes.
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ class StatusLine(Static):
         self._text = ""
         self._parts: list[list[Part]] = []
         self._width = 0
+        self._rows = 0  # rows shown: the most the lines have needed since the last reset
+        self._session: DebugSession | None = None
 
     @property
     def text(self) -> str:
@@ -151,17 +155,21 @@ class StatusLine(Static):
                 document_parts(session, source, warning),
                 stepping_parts(session, inspected, note),
             ]
+        if session is not self._session:
+            self._session, self._rows = session, 0
         self._text = "\n".join(plain(parts) for parts in self._parts)
         self._paint()
 
     def _paint(self) -> None:
         width = max(20, self.size.width - 2) if self.size.width else 10_000
         lines = [line for parts in self._parts for line in lay_out(parts, width)]
+        self._rows = max(self._rows, len(lines))
+        lines += [Content("")] * (self._rows - len(lines))
         self.update(Content("\n").join(lines), layout=False)
-        if self.styles.height != Scalar.from_number(len(lines)):
-            self.styles.height = len(lines)  # (a layout of the screen, so only on a change)
+        if self.styles.height != Scalar.from_number(self._rows):
+            self.styles.height = self._rows  # (a layout of the screen, so only on a change)
 
     def on_resize(self) -> None:
         if self._parts and self.size.width != self._width:
-            self._width = self.size.width
+            self._width, self._rows = self.size.width, 0
             self._paint()
