@@ -9,7 +9,6 @@ download, or a list of names shipped in the package when offline.
 from __future__ import annotations
 
 import os
-import urllib.request
 from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
@@ -115,6 +114,8 @@ def load_names(*, offline: bool | None = None) -> tuple[list[str], str]:
         pass  # an unreadable or damaged cache: download again, or fall back
     if offline:
         return _fallback_names(), f"names ({SHIPPED}, offline)"
+    import urllib.request  # here, not at the top: it costs every command ~20 ms to start
+
     try:
         with urllib.request.urlopen(NAMES_URL, timeout=DOWNLOAD_TIMEOUT) as response:
             raw = response.read()

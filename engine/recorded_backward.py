@@ -14,14 +14,18 @@ after`, not a recomputation, so the replay run to its end equals the script's
 grads bit for bit whatever its algorithm, and `back` restores exactly the grads
 before. The walk starts from the grads the nodes held before the call, with the
 writes made before the first step (the root's seed, any zeroing) applied.
+
+The writes are either logged as they were made, or, for a backward() that is
+microgpt's own (`engine.attach.textbook`), derived from its steps when first read
+(`RecordedBackward.chain_rule`): the same expressions on the same numbers, checked
+against the grads the call left.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 
 from engine.stepper import Walk, _Move
 from engine.value import Value
@@ -36,19 +40,75 @@ def _apply(targets: Iterable[Value], grads: Iterable) -> None:
     deque(map(_set_grad, targets, grads), maxlen=0)
 
 
-@dataclass
 class RecordedBackward:
-    """What one backward() call did: its propagation steps and its grad writes, in order."""
+    """What one backward() call did: its propagation steps and its grad writes, in order.
 
-    steps: list[Value]  # the node passing its grad on, at each step
-    step_starts: list[int]  # step i made writes step_starts[i] .. step_starts[i + 1] - 1
-    targets: list[Value]  # the node each write changed
-    olds: list  # its grad before the write
-    news: list  # its grad after
+    `steps[i]` is the node passing its grad on at step i, which made the writes
+    `step_starts[i]` .. `step_starts[i + 1] - 1`; write w set `targets[w].grad` from
+    `olds[w]` to `news[w]`. The writes are either given as logged
+    (`RecordedBackward(...)`) or derived when first read (`chain_rule`).
+    """
 
-    def __post_init__(self) -> None:
-        if len(self.step_starts) != len(self.steps) + 1:
+    def __init__(
+        self, steps: list[Value], step_starts: list[int], targets: list, olds: list, news: list
+    ) -> None:
+        if len(step_starts) != len(steps) + 1:
             raise ValueError("step_starts needs one entry per step, plus the end")
+        self.steps = steps
+        self._each_once = False  # known to be every node once, without looking
+        self._writes: tuple[list[int], list, list, list] | None = (
+            step_starts,
+            targets,
+            olds,
+            news,
+        )
+        self._derive: Callable[[], tuple[list[int], list, list, list]] | None = None
+
+    @classmethod
+    def chain_rule(
+        cls, steps: list[Value], prologue: list[tuple[Value, object, object]], before: list, after
+    ) -> RecordedBackward:
+        """microgpt's loop over `steps`, its writes derived when first read.
+
+        The call wrote `prologue` (node, before, after) first (the root's seed); then for
+        each step `v`, in order, `child.grad += local_grad * v.grad` for each pair of
+        `zip(v._children, v._local_grads)`. `before[i]` is `steps[i]`'s grad before the
+        call; `after[k]` is node k's grad after it (by id, steps covering every id).
+        The derived writes are the same expressions on the same numbers, so the same
+        bits; ending anywhere but `after` raises RuntimeError (an internal fault).
+        """
+        recorded = cls.__new__(cls)
+        recorded.steps = steps
+        recorded._each_once = True  # microgpt's topo: every node of the graph, once
+        recorded._writes = None
+        recorded._derive = lambda: _chain_rule_writes(steps, prologue, before, after)
+        return recorded
+
+    def _all_writes(self) -> tuple[list[int], list, list, list]:
+        if self._writes is None:
+            assert self._derive is not None
+            self._writes = self._derive()
+            self._derive = None
+        return self._writes
+
+    @property
+    def step_starts(self) -> list[int]:
+        return self._all_writes()[0]
+
+    @property
+    def targets(self) -> list[Value]:
+        """The node each write changed."""
+        return self._all_writes()[1]
+
+    @property
+    def olds(self) -> list:
+        """Each write's node's grad before it."""
+        return self._all_writes()[2]
+
+    @property
+    def news(self) -> list:
+        """The grad each write left."""
+        return self._all_writes()[3]
 
     @property
     def prologue(self) -> int:
@@ -57,12 +117,50 @@ class RecordedBackward:
 
     def covers_once(self, n: int) -> bool:
         """Is every node of an n-node graph (ids 0..n-1) a step exactly once?"""
+        if self._each_once:
+            return len(self.steps) == n
         ids = set(map(_get_id, self.steps))
         return len(self.steps) == n == len(ids) and min(ids, default=0) >= 0
 
     def step_of(self, write: int) -> int:
         """The step a write was made in; -1 for the prologue."""
         return bisect_right(self.step_starts, write) - 1
+
+
+def _chain_rule_writes(
+    steps: list[Value], prologue: list[tuple[Value, object, object]], before: list, after
+) -> tuple[list[int], list, list, list]:
+    """`RecordedBackward.chain_rule`'s writes: (step_starts, targets, olds, news)."""
+    grads = list(after)  # by node id: each is set from `before` below
+    for node, grad in zip(steps, before):
+        grads[node.id] = grad
+    targets = [node for node, _, _ in prologue]
+    olds = [old for _, old, _ in prologue]
+    news = [new for _, _, new in prologue]
+    for node, new in zip(targets, news):
+        grads[node.id] = new
+    starts = [len(targets)]
+    add_target, add_old, add_new = targets.append, olds.append, news.append
+    add_start = starts.append
+    for v in steps:
+        v_id = v.id
+        for child, local_grad in zip(v._children, v._local_grads):
+            i = child.id
+            old = grads[i]
+            new = old  # `child.grad += local_grad * v.grad`, evaluated as the script does
+            new += local_grad * grads[v_id]
+            grads[i] = new
+            add_target(child)
+            add_old(old)
+            add_new(new)
+        add_start(len(targets))
+    if not all(map(_same, grads, after)):
+        raise RuntimeError("the derived backward() does not end with the script's grads")
+    return starts, targets, olds, news
+
+
+def _same(a: object, b: object) -> bool:
+    return a == b or (a != a and b != b)  # nan where the script has nan
 
 
 class ReplayWalk(Walk):

@@ -316,6 +316,18 @@ def test_runs_as_main_with_its_own_arguments_and_restores_the_interpreter(capsys
     assert (os.getcwd(), sys.path, sys.argv, sys.modules["__main__"]) == before
 
 
+def test_the_script_is_compiled_with_its_own_futures_only(tmp_path, capsys) -> None:
+    # attach's own modules postpone annotations; the script, without that import, does not
+    script = tiny_script(
+        tmp_path,
+        "def f(a: int) -> None:\n    pass\n"
+        "print('annotation:', f.__annotations__['a'])\n"
+        "loss = Value(2.0) * Value(3.0)\nloss.backward()\n",
+    )
+    assert run_attach([str(script), "--grads"]) == 0
+    assert "annotation: <class 'int'>" in capsys.readouterr().out
+
+
 def test_json_keeps_the_scripts_prints_off_stdout(capsys) -> None:
     assert run_attach([str(SCRIPTS / "microgpt_relu.py"), "1", "--json"]) == 0
     captured = capsys.readouterr()

@@ -10,6 +10,7 @@ One concept a module:
     signature.py     the `__init__` wrapper that keeps the class's own signature
     recorder.py      every node in creation order, dead records dropped, the stop
     backward_log.py  the script's own backward(): every grad write, every step
+    textbook.py      microgpt's own backward(), recognised by its code: its writes derived
     document.py      the document the captured graph was built from, if known
     convert.py       the captured graph as engine Values
     names.py         parameters wherever kept, in their shapes; labels from variables

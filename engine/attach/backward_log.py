@@ -7,6 +7,7 @@ attribute a propagation step reads (`_local_grads` for microgpt's shape,
 node, and how many writes came before). Nothing else changes: the script's own code computes every
 value, and the properties store exactly what it assigns. They are installed only
 for that call and removed after it, so the forward pass never pays for them.
+(A backward() that is microgpt's own is not logged write by write: `textbook`.)
 
 Micrograd-style local gradients live in closures. `probe_local_grads` reads them
 out after the run: it calls a node's `_backward()` once more with its grad seen

@@ -21,8 +21,15 @@ from engine.attach.convert import (
     closure_local_grads,
     micrograd_ops,
 )
-from engine.attach.names import ParameterFinder, ScriptParameters, named_values, parameter_nodes
+from engine.attach.names import (
+    Nest,
+    ParameterFinder,
+    ScriptParameters,
+    named_values,
+    parameter_nodes,
+)
 from engine.attach.recorder import Recorder, Stop
+from engine.attach.textbook import SEED, TextbookRun
 from engine.capture import Capture
 from engine.data import Tokenizer
 from engine.errors import InputError
@@ -68,6 +75,31 @@ def recorded_backward(log: WriteLog, node_of: Callable[[object], object]) -> Rec
         starts = [*log.step_starts, len(targets)] if steps else [len(targets)]
         return RecordedBackward(steps, starts, targets, log.olds, log.news)
     return _recorded_in_part(log, targets, steps)
+
+
+def textbook_backward(run: TextbookRun, graph: Graph, display: str) -> RecordedBackward:
+    """microgpt's backward() over the graph: its steps, its writes derived when replayed.
+
+    Call while the script's objects hold their nodes (`graph.slots`).
+    """
+    steps = list(map(attrgetter("grad"), reversed(run.topo)))  # each topo object's node
+    after = list(map(attrgetter("grad"), graph.nodes))
+    if len(steps) != len(graph.nodes):  # (topo and the graph: both all the root reaches)
+        raise RuntimeError("microgpt's backward() reached other nodes than the graph's")
+    _check_numbers(chain(run.before, after), display)
+    root = steps[0]
+    return RecordedBackward.chain_rule(
+        steps, [(root, run.root_grad, SEED)], run.before[::-1], after
+    )
+
+
+def _check_followable(run: TextbookRun, display: str) -> None:
+    """InputError if the graph holds a node whose writes cannot be derived."""
+    if not run.seen:
+        raise RuntimeError("microgpt's backward() did not start from its root")
+    unfollowable = run.unfollowable()
+    if unfollowable is not None:
+        raise InputError(f"{display}: {unfollowable}")
 
 
 def _recorded_in_part(log: WriteLog, nodes: list, steps: list) -> RecordedBackward:
@@ -118,6 +150,8 @@ def _label(graph: Graph, spaces: list[dict], is_value) -> None:
 def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
     """The graph the stopped `backward()` call walked, with what it wrote."""
     cls, shape = shape_of_root(rec, stop.root)
+    if stop.textbook is not None:
+        _check_followable(stop.textbook, rec.display)
     scopes = ScopeNamer(stop.active, drop_steps)
     graph = build_graph(rec.nodes, rec.contexts, stop.root, shape, scopes, rec.display)
     try:
@@ -132,9 +166,12 @@ def capture_stop(rec: Recorder, stop: Stop, *, drop_steps: bool) -> Converted:
                 )
         parameters = _parameters(rec, stop, shape, graph)
         _label(graph, stop.namespaces, _is_instance_of(rec.classes))
-        grads = chain(stop.log.olds, stop.log.news, map(attrgetter("grad"), graph.nodes))
-        _check_numbers(grads, rec.display)
-        recorded = recorded_backward(stop.log, attrgetter("grad"))
+        if stop.textbook is not None:
+            recorded = textbook_backward(stop.textbook, graph, rec.display)
+        else:
+            grads = chain(stop.log.olds, stop.log.news, map(attrgetter("grad"), graph.nodes))
+            _check_numbers(grads, rec.display)
+            recorded = recorded_backward(stop.log, attrgetter("grad"))
     finally:
         graph.slots.release()
     tokens, tokenizer, doc = stop.document.resolve()
@@ -159,11 +196,16 @@ def _is_instance_of(classes: tuple[type, ...]) -> Callable[[object], bool]:
     return lambda obj: isinstance(obj, classes)
 
 
-def _parameters(rec: Recorder, stop: Stop, shape: ValueShape, graph: Graph) -> ScriptParameters:
+def find_parameters(rec: Recorder, stop: Stop, shape: ValueShape) -> dict[str, Nest]:
+    """The script's parameters (its own objects) by name, in their shapes."""
     children = shape.children
 
     def is_leaf(obj: object) -> bool:
         return not getattr(obj, children, None)
 
-    found = ParameterFinder(_is_instance_of(rec.classes), is_leaf).find(stop.namespaces)
+    return ParameterFinder(_is_instance_of(rec.classes), is_leaf).find(stop.namespaces)
+
+
+def _parameters(rec: Recorder, stop: Stop, shape: ValueShape, graph: Graph) -> ScriptParameters:
+    found = find_parameters(rec, stop, shape)
     return parameter_nodes(found, graph.engine_of, graph.slots.lend)

@@ -145,7 +145,8 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
     One pass over the records, newest first. A node reached from the root lends each
     child a shell node (in the child's `grad`), filled in when the pass reaches the
     child's record; `_NotInOrder` if the child was filled already (it is not older
-    than its parent: a cycle, or children reassigned). This loop is the hot path of
+    than its parent: a cycle, or children reassigned), or is never filled (it has
+    no record). This loop is the hot path of
     the conversion: `slots.lend` is written out in it.
     """
     children_of = attrgetter(shape.children)
@@ -192,6 +193,8 @@ def _convert(objs: list, ctxs: list, root_at: int, shape: ValueShape, slots: Nod
         node.label = None
         nodes.append(node)
         records.append(i)
+    if len(nodes) != len(slots.lent):
+        raise _NotInOrder  # a child with no record (made without `__init__`) was never filled
     records.reverse()  # creation order
     nodes.reverse()
     return nodes, list(map(objs.__getitem__, records)), list(map(ctxs.__getitem__, records))
@@ -211,6 +214,13 @@ class ScopeNamer:
 
     def name(self, contexts: list[NodeContext]) -> None:
         used = set(contexts)
+        dropped = self.dropped(used)
+        for ctx in used:
+            ctx.scope = self.scope_of(ctx, dropped)
+
+    def dropped(self, used: set[NodeContext]) -> frozenset[str]:
+        """The levels left out of the scopes of these contexts (the graph's); sets
+        `has_levels`."""
         values: dict[str, set[str]] = {}
         for ctx in used:
             for prefix, text in ctx.parts.levels:
@@ -218,9 +228,12 @@ class ScopeNamer:
         dropped = frozenset(
             p for p in self.active if self.drop_steps and len(values.get(p, ())) == 1
         )
-        for ctx in used:
-            ctx.scope = "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
         self.has_levels = any(prefix not in dropped for prefix in values)
+        return dropped
+
+    @staticmethod
+    def scope_of(ctx: NodeContext, dropped: frozenset[str]) -> str:
+        return "" if ctx is UNKNOWN_CONTEXT else sys.intern(ctx.parts.scope(dropped))
 
 
 def build_graph(

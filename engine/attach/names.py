@@ -81,14 +81,22 @@ class ParameterFinder:
             return self.is_leaf(obj)
         if not isinstance(obj, (list, tuple)) or not obj or depth > _MAX_DEPTH:
             return False
+        if all(map(self.is_value, obj)):  # a vector (a matrix's row): two calls an item
+            return all(map(self.is_leaf, obj))
         return all(self.is_nest(item, depth + 1) for item in obj)
 
     def add(self, name: str, nest: Nest) -> None:
         """Keep `nest` under `name` unless every value in it already has a name."""
-        new = [id(leaf) for leaf, _ in leaves_of(nest) if id(leaf) not in self._named]
-        if new:
+        leaves, stack = [], [nest]  # (in any order: only which they are counts here)
+        while stack:
+            item = stack.pop()
+            if isinstance(item, (list, tuple)):
+                stack.extend(item)
+            else:
+                leaves.append(id(item))
+        if not self._named.issuperset(leaves):
             self.found[name] = nest
-            self._named.update(new)
+            self._named.update(leaves)
 
     def find(self, spaces: list[dict]) -> dict[str, Nest]:
         """The parameters in the namespaces (innermost locals first, the globals last)."""

@@ -23,6 +23,7 @@ import threading
 import time
 import types
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from engine.attach.backward_log import WriteLog, logging_backward
@@ -30,6 +31,7 @@ from engine.attach.classes import ValueShape
 from engine.attach.document import Document
 from engine.attach.provenance import UNKNOWN_CONTEXT, NodeContext, Provenance
 from engine.attach.signature import init_calling
+from engine.attach.textbook import TextbookRun, is_plain, topo_name
 from engine.capture import paused_gc
 from engine.errors import InputError
 
@@ -47,7 +49,8 @@ class Stop:
     active: set[str]  # the scope levels set on the stack at the call (the training step's)
     document: Document  # the document the script names, and whether this graph is made from it
     at: float  # perf_counter when backward() was called
-    log: WriteLog = field(default_factory=WriteLog)
+    log: WriteLog = field(default_factory=WriteLog)  # every write, unless `textbook`
+    textbook: TextbookRun | None = None  # microgpt's backward(): its writes follow from it
     ended: float = 0.0  # perf_counter when it returned
 
 
@@ -202,7 +205,7 @@ class Recorder:
                     if recorder.backward_calls == recorder.target - 1:
                         recorder._pause_gc()
             stop = recorder._stop_at(self, caller)
-            with paused_gc(), logging_backward(recorder.shapes, stop.log):
+            with paused_gc(), recorder._recording(original, stop):
                 recorder._run_backward(original, self, args, kwargs)
             stop.ended = time.perf_counter()
             recorder.stop = stop
@@ -210,6 +213,15 @@ class Recorder:
 
         backward.__wrapped__ = original
         return backward
+
+    def _recording(self, original: Callable, stop: Stop) -> AbstractContextManager:
+        """How the chosen call is recorded: microgpt's backward() by its steps, any other
+        by logging every write."""
+        name = topo_name(original)
+        if name is not None and all(map(is_plain, self.shapes)):
+            stop.textbook = TextbookRun(stop.root)
+            return stop.textbook.hook(name)
+        return logging_backward(self.shapes, stop.log)
 
     def _check_call(self) -> None:
         if threading.current_thread() is not self.thread:

@@ -28,6 +28,7 @@ class Script(NamedTuple):
     path: str  # absolute
     source: str
     tree: ast.Module
+    nodes: list[ast.AST]  # every node of the tree (`ast.walk` once: it is slow)
 
 
 def load_script(path: str) -> Script:
@@ -49,7 +50,7 @@ def load_script(path: str) -> Script:
         tree = ast.parse(source, filename=str(p.resolve()))
     except SyntaxError as e:
         raise InputError(syntax_error_message(path, e)) from None
-    return Script(str(p.resolve()), source, tree)
+    return Script(str(p.resolve()), source, tree, list(ast.walk(tree)))
 
 
 def syntax_error_message(path: str, e: SyntaxError) -> str:
@@ -60,8 +61,12 @@ def syntax_error_message(path: str, e: SyntaxError) -> str:
     return f"{message}\n    {text}" if text else message
 
 
-def binding_spans(tree: ast.Module, names: Sequence[str]) -> Spans:
-    """For each name, the line ranges where a `for` loop or comprehension binds it."""
+def binding_spans(
+    tree: ast.Module, names: Sequence[str], nodes: Sequence[ast.AST] | None = None
+) -> Spans:
+    """For each name, the line ranges where a `for` loop or comprehension binds it.
+
+    `nodes`: every node of `tree`, if walked already."""
     spans: Spans = {name: [] for name in names}
 
     def bound(target: ast.expr) -> Iterator[str]:
@@ -69,7 +74,7 @@ def binding_spans(tree: ast.Module, names: Sequence[str]) -> Spans:
             if isinstance(t, ast.Name) and t.id in spans:
                 yield t.id
 
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if nodes is None else nodes:
         if isinstance(node, (ast.For, ast.AsyncFor)):
             start, end = node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno
             for name in bound(node.target):
@@ -99,13 +104,14 @@ def _counter(loop: ast.For | ast.AsyncFor) -> str | None:
     return None
 
 
-def counter_loops(tree: ast.Module) -> Spans:
+def counter_loops(tree: ast.Module, nodes: Sequence[ast.AST] | None = None) -> Spans:
     """The integer counters of the script's `for` loops and the line spans of their bodies.
 
     In the order the script first uses each name. Comprehensions are left out: their
     counters index vector elements (`for j in range(head_dim)`), not places to stop.
+    `nodes`: every node of `tree`, if walked already.
     """
-    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    loops = [n for n in (nodes or ast.walk(tree)) if isinstance(n, (ast.For, ast.AsyncFor))]
     spans: Spans = {}
     for loop in sorted(loops, key=lambda n: (n.lineno, n.col_offset)):
         name = _counter(loop)
@@ -116,20 +122,27 @@ def counter_loops(tree: ast.Module) -> Spans:
 
 
 def compile_script(script: Script, display: str) -> types.CodeType:
-    """The script's code, compiled from its tree under its real file name."""
+    """The script's code, compiled from its tree under its real file name.
+
+    `dont_inherit`: not with this module's `from __future__ import annotations`.
+    """
     try:
-        return compile(script.tree, script.path, "exec")
+        return compile(script.tree, script.path, "exec", dont_inherit=True)
     except SyntaxError as e:  # e.g. a `return` outside a function: the compiler, not the parser
         raise InputError(syntax_error_message(display, e)) from None
 
 
-def loops_around(tree: ast.Module, name: str) -> list[list[tuple[int, int]]]:
+def loops_around(
+    tree: ast.Module, name: str, nodes: Sequence[ast.AST] | None = None
+) -> list[list[tuple[int, int]]]:
     """For each statement that binds `name`, the line spans of the `for` loops around it
-    (a `for` loop that binds it counts as around it: each iteration binds it anew)."""
-    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    (a `for` loop that binds it counts as around it: each iteration binds it anew).
+    `nodes`: every node of `tree`, if walked already."""
+    nodes = list(ast.walk(tree)) if nodes is None else nodes
+    loops = [n for n in nodes if isinstance(n, (ast.For, ast.AsyncFor))]
     spans = [(n.lineno, n.end_lineno or n.lineno) for n in loops]
     found = []
-    for node in ast.walk(tree):
+    for node in nodes:
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)

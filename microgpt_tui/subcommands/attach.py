@@ -25,7 +25,7 @@ from contextlib import redirect_stdout
 
 from engine.attach import DEFAULT_SCOPE_VARS, AttachResult, attach_script, parse_scope_vars
 from engine.errors import InputError
-from engine.report import grads_report, report_json
+from engine.report import report_json
 from microgpt_tui.subcommands import PROG
 from microgpt_tui.subcommands.grads import print_grads_table
 from microgpt_tui.subcommands.options import Parser
@@ -189,7 +189,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _attach(args: argparse.Namespace) -> AttachResult:
     return attach_script(
-        args.script, args.script_args, backward=args.backward, scope_vars=args.scope_vars
+        args.script,
+        args.script_args,
+        backward=args.backward,
+        scope_vars=args.scope_vars,
+        graph=not args.grads,  # the report needs the debugger's graph only sometimes
     )
 
 
@@ -200,10 +204,7 @@ def print_grads(result: AttachResult, script: str, *, as_json: bool) -> int:
     parameter in the shape the script keeps it; "doc" is the graph's document (null
     when unknown).
     """
-    capture = result.capture
-    report = grads_report(
-        capture.root.data, result.doc, capture.pos, len(capture.nodes), result.final_parameters()
-    )
+    report = result.report()
     if as_json:
         print(report_json(report))
         return 0
