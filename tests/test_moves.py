@@ -228,3 +228,30 @@ def test_bookmarks_keep_a_lectures_order() -> None:
         Step("sideways", 1)
     with pytest.raises(ValueError):
         Step("forward", -1)
+
+
+# -- a script's own recorded backward() (attach) -------------------------------------------------
+
+
+def test_restart_and_jumps_replay_a_scripts_recorded_backward_exactly() -> None:
+    from attach_reference import SCRIPTS
+
+    from engine.attach import attach_script
+
+    result = attach_script(str(SCRIPTS / "gpt_accumulate.py"), [], backward=2)
+    s = result.session()
+    s.move(BACKWARD)
+    walk = s.backward
+    positions = (0, 7, len(walk) // 2, len(walk))
+    states = {}
+    for position in positions:
+        walk.go_to(position)
+        states[position] = [n.grad for n in s.nodes]
+    for position in (7, 0, len(walk), len(walk) // 2, 7):  # back and forth: the same floats
+        walk.go_to(position)
+        assert [n.grad for n in s.nodes] == states[position]
+    s.move("restart")
+    assert s.walk.position == 0 and [n.grad for n in s.nodes] == states[0]
+    assert s.move("back").moved and [n.grad for n in s.nodes] == states[7]
+    s.move("run_to_end")
+    assert [n.grad for n in s.nodes] == [u.grad for u in result.script_nodes]
