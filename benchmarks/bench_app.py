@@ -21,6 +21,14 @@ For each graph it reports:
 Targets (issue 3): first screen <= 1 s for the default model; p95 step <= 50 ms,
 also on a graph of a million nodes (whose tracing takes a few seconds, reported).
 Issue 9: a vector-level step's p95 <= 50 ms on both graphs.
+
+Then every key (issue 11): each of the debugger's keys, opening and closing each
+screen (help, the palette, go to, find, choose, export, save walk) and switching
+tabs, panels and levels, from the moment the app reads the key until the screen is painted
+and idle again (settled), p50 / p95 / max over N presses after the first, the p95
+of the first frame painted after it, and the first press on its own (a screen's
+first opening loads its CSS), on the default model at 160×45 and at 80×24.
+Target: the settled p95 <= 100 ms for every key.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("MICROGPT_TUI_OFFLINE", "1")
 
 _t = time.perf_counter()
+from textual import events  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.worker import WorkerCancelled  # noqa: E402
 
@@ -46,9 +55,11 @@ from microgpt_tui.app import DebuggerApp  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t
 SIZE = (160, 45)
-FIRST_SCREEN_TARGET, STEP_TARGET = 1.0, 0.050
+FIRST_SCREEN_TARGET, STEP_TARGET, KEY_TARGET = 1.0, 0.050, 0.100
 
 _painted = [0.0, 0.0]  # when the last frame was composed: wall clock, and the process's CPU
+_first_painted = [0.0]  # when the first frame after the last key was composed
+_key_read = [0.0]  # when the app read the last key
 
 
 def _instrument_painting() -> None:
@@ -59,6 +70,8 @@ def _instrument_painting() -> None:
         def wrapped(self, *args, __original=original, **kwargs):
             result = __original(self, *args, **kwargs)
             _painted[0], _painted[1] = time.perf_counter(), time.process_time()
+            if _first_painted[0] < _key_read[0]:
+                _first_painted[0] = _painted[0]
             return result
 
         setattr(Screen, name, wrapped)
@@ -76,18 +89,30 @@ async def _settle(pilot) -> None:
     raise RuntimeError("the app never became idle")
 
 
+def _instrument_keys() -> None:
+    """Record when the app reads a key (before it runs a binding or hands the key on)."""
+    original = DebuggerApp.on_event
+
+    async def on_event(self, event, __original=original):
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            _key_read[0] = time.perf_counter()
+        await __original(self, event)
+
+    DebuggerApp.on_event = on_event  # type: ignore[method-assign]
+
+
 def _p95(samples: list[float]) -> float:
     samples = sorted(samples)
     return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def _summary(samples: list[float]) -> str:
+def _summary(samples: list[float], target: float = STEP_TARGET, unit: str = "steps") -> str:
     samples = sorted(samples)
     p95 = _p95(samples)
-    ok = "ok" if p95 <= STEP_TARGET else "OVER TARGET"
+    ok = "ok" if p95 <= target else "OVER TARGET"
     return (
         f"p50 {1000 * statistics.median(samples):5.1f} ms  p95 {1000 * p95:5.1f} ms  "
-        f"max {1000 * samples[-1]:5.1f} ms  ({len(samples)} steps, {ok})"
+        f"max {1000 * samples[-1]:5.1f} ms  ({len(samples)} {unit}, {ok})"
     )
 
 
@@ -194,12 +219,88 @@ async def bench(
         )
 
 
+KEY_PLAN: list[tuple[str, list[str], list[str]]] = [
+    # (what, keys pressed before each timed one (untimed), the timed keys in turn)
+    ("forward s", [], ["s"]),
+    ("forward n", [], ["n"]),
+    ("backward s", [], ["s"]),
+    ("backward n", [], ["n"]),
+    ("backward o", [], ["o"]),
+    ("backward p", ["s"], ["p"]),
+    ("F focus / clear", [], ["F"]),
+    ("B breakpoint", [], ["B"]),
+    ("m bookmark", [], ["m"]),
+    ("' jump to a bookmark", ["s"], ["apostrophe"]),
+    ("< > first / last step", [], ["less_than_sign", "greater_than_sign"]),
+    ("0 restart", ["s"], ["0"]),
+    ("b backward from its start", ["s"], ["b"]),
+    ("y copy", [], ["y"]),
+    ("? help, esc", [], ["question_mark", "escape"]),
+    ("ctrl+p palette, esc", [], ["ctrl+p", "escape"]),
+    ("g go to, esc", [], ["g", "escape"]),
+    ("/ find, esc", [], ["slash", "escape"]),
+    ("d choose, esc", [], ["d", "escape"]),
+    ("e export, esc", [], ["e", "escape"]),
+    ("w save walk, esc", [], ["w", "escape"]),
+    ("2 parameters, 1 back", [], ["2", "1"]),
+    ("3 attention, 1 back", [], ["3", "1"]),
+    ("v level: vectors, scalars", [], ["v", "v"]),
+    (". next panel (80 columns)", [], ["full_stop"]),
+    (", previous panel (80 columns)", [], ["comma"]),
+]
+
+
+async def bench_keys(size: tuple[int, int], presses: int) -> None:
+    """Every key's latency, from reading it to the screen painted and idle, on the default
+    model (or a fresh one if it is missing)."""
+    options = {} if default_model_path().exists() else {"seed": 42}
+    print(f"\nevery key, {size[0]}×{size[1]} ({presses} presses each; target p95 <= 100 ms)")
+    app = DebuggerApp(open_workspace(**options), cursor_blink=False)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        worst = 0.0
+        for what, before, timed in KEY_PLAN:
+            if "80 columns" in what and size[0] >= 120:
+                continue
+            await pilot.press("b" if what.startswith(("backward", "'", "<", "0", "y")) else "f")
+            await _settle(pilot)
+            if what.startswith("forward"):
+                await pilot.press("o")  # past the parameters, into the computation
+                await _settle(pilot)
+            samples, firsts = [], []
+            for _ in range(presses):
+                for key in before:
+                    await pilot.press(key)
+                    await _settle(pilot)
+                for key in timed:
+                    await pilot.press(key)
+                    await _settle(pilot)
+                    samples.append(max(0.0, _painted[0] - _key_read[0]))
+                    firsts.append(max(0.0, _first_painted[0] - _key_read[0]))
+            cold, warm = samples[: len(timed)], samples[len(timed) :]  # the first time, then
+            print(
+                f"  {what:28} {_summary(warm, KEY_TARGET, 'keys')}  first paint p95 "
+                f"{1000 * _p95(firsts[len(timed) :]):5.1f} ms  the first time "
+                f"{' '.join(f'{1000 * c:.0f}' for c in cold)} ms"
+            )
+            worst = max(worst, _p95(warm))
+        verdict = "ok" if worst <= KEY_TARGET else "OVER"
+        print(f"  worst p95 (settled, after the first time): {1000 * worst:.1f} ms ({verdict})")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=100, help="steps per measurement (100)")
     parser.add_argument("--skip-large", action="store_true", help="skip the million-node graph")
+    parser.add_argument("--presses", type=int, default=20, help="presses per key (20)")
+    parser.add_argument("--keys-only", action="store_true", help="only the every-key latencies")
     args = parser.parse_args()
     _instrument_painting()
+    _instrument_keys()
+    if args.keys_only:
+        for size in (SIZE, (80, 24)):
+            await bench_keys(size, args.presses)
+        return
     print(f"imports (textual, engine, app): {IMPORT_SECONDS:.2f} s")
     if default_model_path().exists():
         await bench("default model, 'emma', last position", {}, "emma", None, args.steps)
@@ -217,6 +318,8 @@ async def main() -> None:
             args.steps,
             target=False,
         )
+    for size in (SIZE, (80, 24)):
+        await bench_keys(size, args.presses)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ class Capture:
     model: ModelView | None = None  # the parameters the graph uses
     order: list[Value] | None = None  # backward_order(root), computed once
     script: str | None = None  # the user's script the graph came from (None: built-in model)
-    chains: list[str] | None = None  # by node id, a script's call chain: "gpt › softmax"
+    chains: list[str] | None = None  # a script's call chains ("gpt › softmax"), as `nodes`
 
     def __post_init__(self) -> None:
         if self.order is None:
@@ -116,7 +116,8 @@ def reroot(capture: Capture, node: Value, model: ModelView | None = None) -> Cap
     """A new capture rooted at `node` of `capture`'s graph: "backprop from here".
 
     Keeps `node` and its ancestors only, as copies (the original graph is left as
-    it is), renumbered in creation order, every grad 0. Labelled vectors whose
+    it is) that keep their ids, so an id means the same node in both graphs (the
+    new one's ids have gaps: see `Trace.get`), every grad 0. Labelled vectors whose
     nodes are all kept come along; the position is the one in `node`'s scope
     (`pos3...` -> 3) when it names one. The new capture's `model` has the
     parameters by name (`state_dict`: the new graph's nodes, and fresh ones with
@@ -128,17 +129,17 @@ def reroot(capture: Capture, node: Value, model: ModelView | None = None) -> Cap
     kept = sorted(topo, key=lambda n: n.id)
     copy_of: dict[int, Value] = {}
     trace = Trace()
-    for i, old in enumerate(kept):
+    for old in kept:
         new = Value(old.data, tuple([copy_of[c.id] for c in old._children]), old._local_grads)
-        new.op, new.id, new.scope, new.label = old.op, i, old.scope, old.label
+        new.op, new.id, new.scope, new.label = old.op, old.id, old.scope, old.label
         new.code, new.line = old.code, old.line
         copy_of[old.id] = new
         trace.nodes.append(new)
-    old_nodes = capture.trace.nodes
-    for key, vec in capture.trace.vectors.items():
-        if all(n.id in copy_of and old_nodes[n.id] is n for n in vec):
+    old_trace = capture.trace
+    for key, vec in old_trace.vectors.items():
+        if all(n.id in copy_of and old_trace.get(n.id) is n for n in vec):
             trace.vectors[key] = [copy_of[n.id] for n in vec]
-    params = _rerooted_parameters(model, old_nodes, copy_of)
+    params = _rerooted_parameters(model, old_trace, copy_of)
     pos = scope_position(node.scope)
     order = [copy_of[n.id] for n in reversed(topo)]  # backward_order(root)
     return Capture(
@@ -149,12 +150,12 @@ def reroot(capture: Capture, node: Value, model: ModelView | None = None) -> Cap
         params,
         order,
         script=capture.script,
-        chains=[capture.chains[n.id] for n in kept] if capture.chains else None,
+        chains=[capture.chains[old_trace.index_of(n.id)] for n in kept] if capture.chains else None,
     )
 
 
 def _rerooted_parameters(
-    model: ModelView | None, old_nodes: list[Value], copy_of: dict[int, Value]
+    model: ModelView | None, old_trace: Trace, copy_of: dict[int, Value]
 ) -> Parameters:
     """The parameters by name over a rerooted graph: its copies, or fresh unused ones."""
     state_dict: dict[str, list[list[Value]]] = {}
@@ -163,7 +164,7 @@ def _rerooted_parameters(
         for row in mat:
             out = []
             for p in row:
-                if 0 <= p.id < len(old_nodes) and old_nodes[p.id] is p and p.id in copy_of:
+                if p.id in copy_of and old_trace.get(p.id) is p:
                     out.append(copy_of[p.id])
                 else:
                     fresh = Value(p.data, (), (), "param")

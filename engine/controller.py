@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.bookmarks import Step
 from engine.errors import InputError
 from engine.graph import ScopeNode
 from engine.session import BACKWARD, MOVES, PHASES, DebugSession, MoveResult
@@ -59,7 +60,7 @@ class Controller:
         self.previous_sessions: list[DebugSession] = []  # what Root here replaced, latest last
         self._on_idle = on_idle
         self._start = start
-        self._pending: deque[str] = deque()  # queued moves, for the runner
+        self._pending: deque[tuple[str, Step | None]] = deque()  # queued moves, for the runner
         self._moving = False  # a runner is on it (set and cleared on the owner's thread)
 
     @property
@@ -74,9 +75,10 @@ class Controller:
 
     # -- sessions --------------------------------------------------------------------
 
-    def install(self, session: DebugSession) -> None:
-        """Debug another trace: the roots of the old one go with it."""
-        self.previous_sessions.clear()
+    def install(self, session: DebugSession, previous: list[DebugSession] | None = None) -> None:
+        """Debug another trace: the roots of the old one go with it. `previous`: the sessions
+        `session` was rooted from, if it was (a walk-through opened after a Root here)."""
+        self.previous_sessions[:] = previous or []
         self._switch(session)
 
     def _switch(self, session: DebugSession) -> None:
@@ -89,14 +91,16 @@ class Controller:
 
     # -- moves -----------------------------------------------------------------------
 
-    def queue(self, name: str) -> None:
-        """Queue a move (one of MOVES), a phase switch or a level switch (one of SWITCHES);
-        the runner starts if it is idle."""
+    def queue(self, name: str, to: Step | None = None) -> None:
+        """Queue a move (one of MOVES; "goto" goes `to` a step), a phase switch or a level
+        switch (one of SWITCHES); the runner starts if it is idle."""
         if name not in MOVES and name not in PHASES and name not in SWITCHES:
             names = ", ".join(MOVES + PHASES + SWITCHES)
             raise ValueError(f"unknown move {name!r}: one of {names}")
+        if (name == "goto") != (to is not None):
+            raise ValueError("goto, and only goto, takes a step to go to")
         self._current()
-        self._pending.append(name)
+        self._pending.append((name, to))
         if not self._moving:
             self._run()
 
@@ -105,16 +109,16 @@ class Controller:
         session, pending = self._current(), self._pending
         self._start(lambda: self._apply(session, pending))
 
-    def _apply(self, session: DebugSession, pending: deque[str]) -> None:
+    def _apply(self, session: DebugSession, pending: deque[tuple[str, Step | None]]) -> None:
         """On the runner's thread: apply queued moves in order, then report once."""
         results: list[MoveResult] = []
         try:
             while pending:
                 try:
-                    name = pending.popleft()
+                    name, to = pending.popleft()
                 except IndexError:  # (the deque emptied between the test and the pop)
                     break
-                results.append(session.move(name))
+                results.append(session.move(name) if to is None else session.move(name, to))
         finally:  # even if a move fails: the owner must hear that the runner stopped
             self._on_idle(MovesDone(session, results))
 
@@ -237,6 +241,22 @@ class Controller:
         session = self._current()
         for scope in list(session.breakpoints):
             session.toggle_breakpoint(scope)
+
+    # -- bookmarks -------------------------------------------------------------------
+
+    def toggle_bookmark(self) -> tuple[Step, bool]:
+        """Mark the current step, or unmark it: (the step, now marked?)."""
+        session = self._current()
+        step = session.step_now
+        return step, session.bookmarks.toggle(step)
+
+    def jump_to_next_bookmark(self) -> Step | None:
+        """Queue a jump to the bookmark after the current step (wrapping); None if there is none."""
+        session = self._current()
+        step = session.bookmarks.after(session.step_now)
+        if step is not None and step != session.step_now:
+            self.queue("goto", to=step)
+        return step
 
     # -- backprop from here ----------------------------------------------------------
 

@@ -25,6 +25,7 @@ CACHE_DIR_ENV = "MICROGPT_TUI_CACHE_DIR"
 OFFLINE_ENV = "MICROGPT_TUI_OFFLINE"
 CACHE_FILE_NAME = "names.txt"
 FALLBACK_RESOURCE = "data/names_fallback.txt"
+SHIPPED = "shipped fallback"  # how `load_names` says it fell back to the package's names
 MAX_DATA_BYTES = 64 * 1024 * 1024  # a names file is 0.2 MB; a bound on what a wrong file costs
 
 
@@ -57,9 +58,25 @@ def read_docs(path: str | os.PathLike[str]) -> list[str]:
 
 def load_docs(path: str | os.PathLike[str] | None) -> list[str]:
     """The documents of `path` if given, else the default names dataset."""
+    return load_docs_noted(path)[0]
+
+
+def load_docs_noted(path: str | os.PathLike[str] | None) -> tuple[list[str], str]:
+    """`load_docs`, and what to tell the user if the names are the package's own list rather
+    than microgpt's names file (then losses and samples differ from microgpt's); else ""."""
     if path is not None:
-        return read_docs(path)
-    return load_names()[0]
+        return read_docs(path), ""
+    docs, about = load_names()
+    return docs, shipped_names_note(about, docs)
+
+
+def shipped_names_note(about: str, docs: list[str]) -> str:
+    """`the 2,187 names shipped with microgpt-tui (offline), not microgpt's names file`, when
+    `about` (from `load_names`) says the names are the package's own list; else ""."""
+    if SHIPPED not in about:
+        return ""
+    why = about.split(SHIPPED + ", ", 1)[-1].rstrip(")")
+    return f"the {len(docs):,} names shipped with microgpt-tui ({why}), not microgpt's names file"
 
 
 # --- the names dataset --------------------------------------------------------------------
@@ -96,7 +113,7 @@ def load_names(*, offline: bool | None = None) -> tuple[list[str], str]:
     except (InputError, OSError):
         pass  # an unreadable or damaged cache: download again, or fall back
     if offline:
-        return _fallback_names(), "names (shipped fallback, offline)"
+        return _fallback_names(), f"names ({SHIPPED}, offline)"
     import urllib.request  # here, not at the top: it costs every command ~20 ms to start
 
     try:
@@ -107,7 +124,7 @@ def load_names(*, offline: bool | None = None) -> tuple[list[str], str]:
             raise ValueError("the downloaded file is empty")
     except Exception as e:  # any failure at all means: use the shipped names
         reason = str(e) or type(e).__name__
-        return _fallback_names(), f"names (shipped fallback, download failed: {reason})"
+        return _fallback_names(), f"names ({SHIPPED}, download failed: {reason})"
     _write_cache(cache, raw)
     return docs, f"names (downloaded from {NAMES_URL})"
 

@@ -37,15 +37,18 @@ def find_labels(
     text: str,
     limit: int = FIND_LIMIT,
     cancelled: Callable[[], bool] = lambda: False,
+    has_node: Callable[[int], bool] | None = None,
 ) -> list[int]:
     """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12).
 
     `cancelled` is asked every 65,536 nodes; once it says yes, the search stops.
+    `has_node` says whether an id is in the graph (default: ids are 0..len-1).
     """
     text = text.strip()
     if text.startswith("#") and text[1:].isdigit():
         node_id = int(text[1:])
-        return [node_id] if node_id < len(nodes) else []
+        exists = has_node(node_id) if has_node is not None else node_id < len(nodes)
+        return [node_id] if exists else []
     found = []
     for i, node in enumerate(nodes):
         label = node.label

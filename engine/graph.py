@@ -1,6 +1,7 @@
 """Queries over a captured graph: consumers, subgraphs, the scope tree and its counts.
 
-Nodes are addressed by id (their index in `Trace.nodes`, creation order). Edges
+Nodes are addressed by id (creation order; a rerooted graph keeps its original ids,
+so ids may have gaps and arrays indexed by id have `id_bound(nodes)` slots). Edges
 point from a node to its children (the inputs it was computed from); consumers are
 the reverse edges, built once into flat arrays so a million-node graph stays small.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from engine.value import Value
@@ -28,6 +29,25 @@ def scope_position(scope: str) -> int | None:
     return None
 
 
+def positions(nodes: Sequence[Value]) -> Callable[[Value], int]:
+    """A node's place in `nodes` (creation order; -1 if it is not there, for a graph with
+    gaps in its ids): its id, unless the ids have gaps (a rerooted graph keeps the
+    original ids), when it is looked up."""
+    if not nodes or nodes[-1].id == len(nodes) - 1:
+        return _id_of
+    where = {id(node): i for i, node in enumerate(nodes)}
+    return lambda node: where.get(id(node), -1)
+
+
+def _id_of(node: Value) -> int:
+    return node.id
+
+
+def id_bound(nodes: Sequence[Value]) -> int:
+    """One more than the largest id of `nodes` (in creation order): an id-indexed array's length."""
+    return nodes[-1].id + 1 if nodes else 0
+
+
 class Consumers:
     """Reverse edges: for each node id, the ids of the nodes computed from it.
 
@@ -36,7 +56,7 @@ class Consumers:
     """
 
     def __init__(self, nodes: Sequence[Value]) -> None:
-        counts = array("l", [0]) * (len(nodes) + 1)
+        counts = array("l", [0]) * (id_bound(nodes) + 1)
         for node in nodes:
             for child in node._children:
                 counts[child.id + 1] += 1
@@ -51,11 +71,16 @@ class Consumers:
                 fill[child.id] += 1
 
     def of(self, node_id: int) -> list[int]:
-        """Ids of the nodes that take `node_id` as an input, in creation order."""
+        """Ids of the nodes that take `node_id` as an input, in creation order (one per use)."""
         return list(self._targets[self._offsets[node_id] : self._offsets[node_id + 1]])
 
     def count(self, node_id: int) -> int:
+        """How many times nodes use `node_id` as an input (`x * x` uses it twice)."""
         return self._offsets[node_id + 1] - self._offsets[node_id]
+
+    def distinct(self, node_id: int) -> int:
+        """How many different nodes use `node_id` as an input."""
+        return len(set(self.of(node_id)))
 
 
 def nodes_in_scope(nodes: Iterable[Value], prefix: str) -> list[Value]:
@@ -66,12 +91,17 @@ def nodes_in_scope(nodes: Iterable[Value], prefix: str) -> list[Value]:
 
 
 def neighbourhood(
-    root: Value, depth: int, consumers: Consumers | None = None, nodes: Sequence[Value] = ()
+    root: Value,
+    depth: int,
+    consumers: Consumers | None = None,
+    nodes: Sequence[Value] | Callable[[int], Value] = (),
 ) -> list[Value]:
-    """`root` and its inputs up to `depth` levels down (or its consumers, given them).
+    """`root` and its inputs up to `depth` levels down (or its consumers, given them and
+    `nodes`: the node list, or the node of an id, as a graph with gaps in its ids needs).
 
     Breadth first; the result is sorted by id, i.e. in creation order.
     """
+    node_of = nodes if callable(nodes) else nodes.__getitem__
     seen = {root.id: root}
     frontier = deque([(root, 0)])
     while frontier:
@@ -81,7 +111,7 @@ def neighbourhood(
         if consumers is None:
             nexts: Iterable[Value] = node._children
         else:
-            nexts = (nodes[i] for i in consumers.of(node.id))
+            nexts = (node_of(i) for i in consumers.of(node.id))
         for nxt in nexts:
             if nxt.id not in seen:
                 seen[nxt.id] = nxt
@@ -122,7 +152,7 @@ def scope_tree(nodes: Sequence[Value]) -> ScopeNode:
                 node.first_id = first[path]
         node.own = own[path]
     root.total = len(nodes)
-    root.first_id = 0 if nodes else -1
+    root.first_id = nodes[0].id if nodes else -1
     _order_children(root)
     return root
 

@@ -214,13 +214,22 @@ class ReplayWalk(Walk):
 
     def reset(self) -> None:
         """The state as the call began (its grads before), then the writes before step 1."""
+        self._start_again()
+        self._history.clear()
+
+    def _start_again(self) -> None:
         recorded = self.recorded
         # the first write's `before` is set last: the grad before the call
         _apply(reversed(recorded.targets), reversed(recorded.olds))
         prologue = recorded.prologue
         _apply(recorded.targets[:prologue], recorded.news[:prologue])
         self.position = 0
-        self._history.clear()
+
+    def _apply(self, node: Value) -> None:
+        """The writes of step `position` (a restart or a jump replays them: Walk.go_to)."""
+        recorded = self.recorded
+        lo, hi = recorded.step_starts[self.position], recorded.step_starts[self.position + 1]
+        _apply(recorded.targets[lo:hi], recorded.news[lo:hi])
 
     def final_grads(self) -> list:
         """By node id, each node's grad as the recorded backward() left it (the walk's

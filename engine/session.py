@@ -13,51 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from engine.bookmarks import Bookmarks, Step
 from engine.capture import Capture, ModelView, capture_loss, reroot
 from engine.data import Tokenizer
 from engine.errors import InputError
 from engine.find import FIND_LIMIT, all_scopes, find_labels, find_scopes
 from engine.graph import Consumers, ScopeNode, find_scope, scope_position, scope_tree
 from engine.model import GPT
+from engine.moves import BACKWARD, FORWARD, MOVES, PHASES, MoveResult, move
 from engine.recorded_backward import ReplayWalk
 from engine.stepper import BackwardPass, ForwardReplay, Walk, terms_received
 from engine.trace import SourceSite
 from engine.value import Value
-from engine.vector.level import SWITCHES, VectorLevel
+from engine.vector.level import VectorLevel
 
-FORWARD, BACKWARD = "forward", "backward"
-PHASES = (FORWARD, BACKWARD)
-MOVES = ("step", "step_over", "step_out", "cont", "back", "run_to_end")
-"""The walk's moves by name (`DebugSession.move`); `back` undoes the last one."""
-
-_WALK_MOVES: dict[str, Callable[[Walk], int]] = {
-    "step": lambda walk: walk.step(),
-    "step_over": lambda walk: walk.step_over(),
-    "step_out": lambda walk: walk.step_out(),
-    "cont": lambda walk: walk.cont(),
-    "run_to_end": lambda walk: walk.run_to_end(),
-}
-
-
-@dataclass(frozen=True)
-class MoveResult:
-    """What one move did: which move, the phase it left the session in, and how many nodes.
-
-    `nodes` is how many nodes the move processed (for `back`: how many it undid;
-    for a phase switch: 1 if the phase changed, else 0), so 0 means nothing moved.
-    """
-
-    name: str  # one of MOVES, a phase (FORWARD, BACKWARD), or the level a level switch set
-    phase: str
-    nodes: int
-
-    @property
-    def moved(self) -> bool:
-        return self.nodes > 0
-
-    @property
-    def is_phase_switch(self) -> bool:
-        return self.name in PHASES
+# (the moves live in engine.moves; these names are imported from here too)
+__all__ = ["BACKWARD", "FORWARD", "MOVES", "PHASES", "DebugSession", "MoveResult", "Term"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +40,14 @@ class Term:
     consumer_grad: float
     value: float
     exact: bool = True  # False: a recorded write that local_grad × consumer_grad does not give
+
+
+def graph_label(doc: str, capture: Capture) -> str:
+    """A graph's name for its ids: `emma@pos4`, `emma@all` (the document loss), or the
+    script's file name for a graph captured from a script without a document."""
+    if capture.script is not None and not doc:
+        return capture.script.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{doc}@{'all' if capture.pos is None else f'pos{capture.pos}'}"
 
 
 def resolve_position(model: GPT, tokens: list[int], pos: int | None) -> int:
@@ -120,11 +99,13 @@ class DebugSession:
     def rerooted(self, node: Value) -> DebugSession:
         """Backprop from `node`: a new session over `node` and what it depends on.
 
-        The nodes are copies (this session is left as it stands), and the new
-        session's full backward pass equals `node.backward()`'s.
+        The nodes are copies (this session is left as it stands) with the ids they
+        have here, and the new session's full backward pass equals `node.backward()`'s.
         """
         capture = reroot(self.capture, node, self.model)
-        return DebugSession.from_capture(capture, capture.model, self.tokenizer, self.doc)
+        new = DebugSession.from_capture(capture, capture.model, self.tokenizer, self.doc)
+        new.graph_of, new.rooted_at = self.graph_of, node.id
+        return new
 
     def _start(
         self,
@@ -146,6 +127,9 @@ class DebugSession:
         self.backward: BackwardPass | ReplayWalk = backward
         self.phase = FORWARD
         self.vectors = VectorLevel(capture, self)  # the level, and the vector walks
+        self.bookmarks = Bookmarks()
+        self.graph_of = graph_label(doc, capture)  # whose ids these are (kept by a reroot)
+        self.rooted_at: int | None = None  # the node a Root here made the root, by id
 
     # -- the graph -------------------------------------------------------------------
 
@@ -174,15 +158,34 @@ class DebugSession:
     def scopes(self) -> ScopeNode:
         return scope_tree(self.nodes)
 
+    @property
+    def graph_name(self) -> str:
+        """Which graph the ids are of: `emma@pos4` (position 4's loss), `emma@all` (the
+        document's), `… rooted at #3648` after a Root here (which keeps the ids)."""
+        rooted = f" rooted at #{self.rooted_at}" if self.rooted_at is not None else ""
+        return self.graph_of + rooted
+
+    @property
+    def id_range(self) -> str:
+        """`0..16454`, or `12..3648 (with gaps)` for a rerooted graph."""
+        if not self.nodes:
+            return "none"
+        gaps = "" if self.trace.dense else " (with gaps)"
+        return f"{self.nodes[0].id}..{self.nodes[-1].id}{gaps}"
+
     def node(self, node_id: int) -> Value:
         """The node with this id (InputError if there is none)."""
-        if not self.has_node(node_id):
-            raise InputError(f"node #{node_id} does not exist: ids are 0..{len(self.nodes) - 1}")
-        return self.nodes[node_id]
+        node = self.trace.get(node_id)
+        if node is None:
+            raise InputError(
+                f"node #{node_id} does not exist in graph {self.graph_name}: "
+                f"its ids are {self.id_range}"
+            )
+        return node
 
     def has_node(self, node_id: int) -> bool:
         """Is there a node with this id in this graph?"""
-        return 0 <= node_id < len(self.nodes)
+        return self.trace.get(node_id) is not None
 
     def contains(self, node: Value) -> bool:
         """Is this Value a node of this graph?
@@ -194,18 +197,24 @@ class DebugSession:
             node_id = node.id
         except AttributeError:  # never recorded: no provenance slots set
             return False
-        return isinstance(node_id, int) and self.has_node(node_id) and self.nodes[node_id] is node
+        return isinstance(node_id, int) and self.trace.get(node_id) is node
 
     def index(self) -> None:
         """Build the lazy indexes now (consumers, scopes), e.g. in a worker thread."""
         _ = self.consumers, self.scopes
 
     def consumers_of(self, node: Value) -> list[Value]:
-        return [self.nodes[i] for i in self.consumers.of(node.id)]
+        """The nodes that use `node` as an input, one per use (`x * x` twice), by id."""
+        get = self.trace.get
+        return [get(i) for i in self.consumers.of(node.id)]  # type: ignore[misc]
 
     def consumer_count(self, node: Value) -> int:
-        """How many times nodes use this one as an input."""
+        """How many times nodes use this one as an input (`x * x` uses it twice)."""
         return self.consumers.count(node.id)
+
+    def consumer_nodes(self, node: Value) -> int:
+        """How many different nodes use this one as an input."""
+        return self.consumers.distinct(node.id)
 
     # -- stepping --------------------------------------------------------------------
 
@@ -225,25 +234,14 @@ class DebugSession:
         `move(VECTOR)` switches (nothing moves; the vector level is built the first time)."""
         return self.vectors.level
 
-    def move(self, name: str) -> MoveResult:
-        """A move by name (one of MOVES), or a phase (PHASES) or level (SWITCHES) switch."""
-        if name in PHASES:
-            changed = self.phase != name
-            self.set_phase(name)
-            return MoveResult(name, self.phase, int(changed))
-        if name in SWITCHES:  # (nodes: 1 if the level changed)
-            changed = self.vectors.switch(name)
-            return MoveResult(self.level, self.phase, int(changed))
-        walk = self.walk
-        if self.vectors.makes(name):
-            return MoveResult(name, self.phase, self.vectors.move(walk, name))
-        if name == "back":
-            before = walk.position
-            walk.back()
-            return MoveResult(name, self.phase, before - walk.position)
-        if name not in _WALK_MOVES:
-            raise ValueError(f"unknown move {name!r}: one of {', '.join(MOVES + PHASES)}")
-        return MoveResult(name, self.phase, _WALK_MOVES[name](walk))
+    def move(self, name: str, to: Step | None = None) -> MoveResult:
+        """A move (MOVES), or a phase or level switch: `engine.moves.move`."""
+        return move(self, name, to)
+
+    @property
+    def step_now(self) -> Step:
+        """The current step: the phase and how many of its nodes are processed."""
+        return Step(self.phase, self.walk.position)
 
     def cursor_node(self) -> Value | None:
         """The node the debugger is at: the one processed last, or the next one before any step."""
@@ -255,8 +253,11 @@ class DebugSession:
 
         (In the backward order a parameter sits between almost any two nodes; stepping
         onto one does not leave the scope, as a debugger reading a global stays in its
-        function.) Before the first step, the next node's scope.
+        function.) Before the first step, the next node's scope; at the end of the
+        phase, the last node's (the walk has left every scope).
         """
+        if self.walk.done and self.walk.current is not None:
+            return self.walk.current.scope
         scope = self.walk.where()
         if scope is None:
             node = self.cursor_node()
@@ -308,9 +309,10 @@ class DebugSession:
         and for a node made at the script's top level).
         """
         chains = self.capture.chains
-        if not chains or not self.contains(node) or node.id >= len(chains):
+        if not chains or not self.contains(node):
             return ""
-        return chains[node.id]
+        index = self.trace.index_of(node.id)
+        return chains[index] if index is not None and index < len(chains) else ""
 
     def parameter(self, label: str) -> Value | None:
         """The node of a parameter by label (`wte[4][0]`), if this graph uses it."""
@@ -391,7 +393,7 @@ class DebugSession:
         self, text: str, limit: int = FIND_LIMIT, cancelled: Callable[[], bool] = lambda: False
     ) -> list[int]:
         """Ids of nodes whose label contains `text`, in creation order (`#12` finds node 12)."""
-        return find_labels(self.nodes, text, limit, cancelled)
+        return find_labels(self.nodes, text, limit, cancelled, has_node=self.has_node)
 
     @property
     def loss(self) -> float:

@@ -11,6 +11,12 @@ breakpoint scope. A focus scope makes every move stop only at nodes inside it
 (the nodes in between are still processed). `back` undoes the last move,
 whatever its size, restoring exactly the state before it.
 
+A walk's state depends only on its position (how many nodes of its order are
+processed): the same nodes processed in the same order give the same floats. So
+going back to an earlier position (`restart`, `go_to`) undoes the moves since (or,
+if that is longer, starts the phase again) and replays up to there, and undoing
+that replays forward to where the walk was: both exact, bit for bit.
+
 In the forward replay a scope's nodes come in one block (creation order). The
 backward order is a depth-first one, so there a scope's nodes are interleaved
 with others' (parameters, which every linear reads, sit between almost any two
@@ -25,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.graph import in_scope
+from engine.graph import id_bound, in_scope
 from engine.value import Value, backward_order
 
 
@@ -38,6 +44,15 @@ class _Move:
     old_grads: list = field(default_factory=list)
 
 
+@dataclass
+class _Rewind:
+    """What `back` needs to undo a move to an earlier position: where the walk was, and the
+    moves it could undo then (the state itself is replayed: it depends only on the position)."""
+
+    start: int
+    history: list
+
+
 class Walk:
     """A cursor over an order of nodes: `position` nodes have been processed."""
 
@@ -48,7 +63,7 @@ class Walk:
         self.position = 0  # how many nodes of `order` are processed
         self.focus: str | None = None  # stop only at nodes inside this scope
         self.breakpoints: set[str] = set()  # scopes that `cont` stops on entering
-        self._history: list[_Move] = []
+        self._history: list[_Move | _Rewind] = []
         self._scope_end: dict[str, int] = {}  # scope -> index of its last node in `order`
 
     # -- state ---------------------------------------------------------------------
@@ -90,17 +105,25 @@ class Walk:
         if level is None:
             return self.step()
         end = self.scope_end(level)
+        if self.position > end:  # nothing of the scope left
+            return self.step_out()
         return self._move(lambda node: node.scope == level or self.position > end + 1)
 
     def step_out(self) -> int:
         """Run to the end of the current scope (`where()`): stop at the first node after its last.
 
-        If the scope has no nodes left, that is the next node.
+        If the scope has no nodes left, that is the next node. With a focus, the stop
+        is the first node inside the focus after the scope's end; if the focus has
+        none left there (the scope is the focus, or holds it), out still ends the
+        scope: it stops at the scope's last node.
         """
         level = self.where()
         if level is None:
             return self.step()
         end = self.scope_end(level)
+        if self.focus is not None and self.position <= end and self.scope_end(self.focus) <= end:
+            # nothing of the focus after this scope: out ends the scope at its last node
+            return self._move(lambda node: self.position > end, respect_focus=False)
         return self._move(lambda node: self.position > end + 1)
 
     def cont(self) -> int:
@@ -138,18 +161,70 @@ class Walk:
             return 0
         return self._move(lambda node: self.position >= target, respect_focus=False)
 
+    def go_to(self, position: int) -> int:
+        """Be at exactly `position` processed nodes, earlier or later, as one move `back` undoes.
+
+        Later: the nodes in between are processed (focus and breakpoints ignored).
+        Earlier: the phase starts again and is replayed up to `position`. Returns how
+        many nodes away that was (0: already there, nothing recorded).
+        """
+        target = max(0, min(position, len(self.order)))
+        if target >= self.position:
+            return self.run_to(target)
+        start, saved = self.position, list(self._history)
+        if not self._undo_to(target):  # (further back than from the start)
+            self._start_again()
+        self._replay(target)
+        self._history = [_Rewind(start, saved)]
+        return start - target
+
+    def _undo_to(self, target: int) -> bool:
+        """Undo recorded moves until at most `target` nodes are processed, if that is cheaper
+        than starting again (fewer nodes to undo than to replay); False if not done."""
+        moves, at = [], self.position
+        for move in reversed(self._history):
+            if at <= target or isinstance(move, _Rewind) or self.position - target > target:
+                break
+            moves.append(move)
+            at = move.start
+        if at > target:
+            return False
+        for move in moves:
+            self._undo(move)
+        return True
+
+    def forget_moves(self) -> None:
+        """Nothing to undo from here (e.g. a walk-through just opened at this step)."""
+        self._history.clear()
+
+    def restart(self) -> int:
+        """Back to the start of the phase (`go_to(0)`): `back` returns to where the walk was."""
+        return self.go_to(0)
+
+    def first_stop(self) -> int:
+        """Go to where the phase's first step stops: after its first node inside the focus."""
+        focus, order = self.focus, self.order
+        first = next((i for i, n in enumerate(order) if in_scope(n.scope, focus or "")), None)
+        return self.go_to(len(order) if first is None else first + 1)
+
+    def last_stop(self) -> int:
+        """Go to the phase's last stop: after its last node inside the focus, or to the end."""
+        end = len(self.order) - 1 if self.focus is None else self.scope_end(self.focus)
+        return self.go_to(len(self.order) if end < 0 else end + 1)
+
     def where(self) -> str | None:
         """The scope the walk is in: the last processed node's, parameters not counting.
 
         A parameter is a leaf that every linear reads, so in the backward order one
         sits between almost any two nodes; stepping onto one does not leave the scope
-        the walk was in. Before any step, None; in the forward replay's opening block
-        of parameters, "params".
+        the walk was in. Before any step, the scope of the node the first step
+        processes (None for an empty walk); in the forward replay's opening block of
+        parameters, "params".
         """
         placed = self._last_placed()
         if placed is None:
-            current = self.current
-            return None if current is None else current.scope
+            node = self.current if self.current is not None else self.next_node
+            return None if node is None else node.scope
         return placed.scope
 
     def _last_placed(self) -> Value | None:
@@ -175,10 +250,17 @@ class Walk:
         if not self._history:
             return False
         move = self._history.pop()
+        if isinstance(move, _Rewind):  # (the moves made since were undone first)
+            self._replay(move.start)
+            self._history = move.history
+            return True
+        self._undo(move)
+        return True
+
+    def _undo(self, move: _Move) -> None:
         for node, old in zip(reversed(move.touched), reversed(move.old_grads), strict=True):
             node.grad = old
         self.position = move.start
-        return True
 
     def toggle_breakpoint(self, scope: str) -> bool:
         """Add or remove a breakpoint on `scope`; True if it is now set."""
@@ -209,8 +291,22 @@ class Walk:
         self._history.append(move)
         return self.position - move.start
 
+    def _replay(self, position: int) -> None:
+        """Process nodes up to `position` without recording them (a rewind, or its undoing)."""
+        order = self.order
+        while self.position < position:
+            self._apply(order[self.position])
+            self.position += 1
+
+    def _start_again(self) -> None:
+        """The state before the phase's first step."""
+        self.position = 0
+
     def _process(self, node: Value, move: _Move) -> None:
         """Forward replay: revealing a node changes nothing."""
+
+    def _apply(self, node: Value) -> None:
+        """`_process` without recording what it overwrote."""
 
 
 class ForwardReplay(Walk):
@@ -220,9 +316,14 @@ class ForwardReplay(Walk):
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         super().__init__(nodes)
+        # where each node is in the order, by id, when ids are not the indexes (a rerooted
+        # graph keeps its original ids); None: they are
+        dense = not nodes or nodes[-1].id == len(nodes) - 1
+        self._index_of = None if dense else {node.id: i for i, node in enumerate(nodes)}
 
     def revealed(self, node: Value) -> bool:
-        return node.id < self.position
+        index = node.id if self._index_of is None else self._index_of[node.id]
+        return index < self.position
 
     def run_to(self, position: int) -> int:
         """As `Walk.run_to`, at once: revealing nodes changes nothing (a vector step may
@@ -248,18 +349,21 @@ class BackwardPass(Walk):
         self.root = root
         self.nodes = nodes
         # index of each node (by id) in the backward order: has it propagated yet?
-        self.index_of = [0] * len(nodes)
+        self.index_of = [0] * id_bound(nodes)
         for i, node in enumerate(self.order):
             self.index_of[node.id] = i
         self.reset()
 
     def reset(self) -> None:
-        """The state before `backward()` runs: every grad 0, the root's 1."""
+        """The state before `backward()` runs: every grad 0, the root's 1 (nothing to undo)."""
+        self._start_again()
+        self._history.clear()
+
+    def _start_again(self) -> None:
         for node in self.order:
             node.grad = 0
         self.root.grad = 1
         self.position = 0
-        self._history.clear()
 
     def propagated(self, node: Value) -> bool:
         """Has this node already passed its grad on to its inputs?"""
@@ -303,6 +407,11 @@ class BackwardPass(Walk):
         self.position = target
         self._history.append(move)
         return target - start
+
+    def _apply(self, node: Value) -> None:
+        grad = node.grad
+        for child, local_grad in zip(node._children, node._local_grads, strict=True):
+            child.grad += local_grad * grad
 
 
 def terms_received(node: Value, consumers: Sequence[Value], walk: BackwardPass) -> list[tuple]:

@@ -1,8 +1,12 @@
 """Trace: records every node created while it is active, with its scope, label and source site.
 
-Nodes get ids in creation order. Scopes nest like function calls (`pos3` >
-`layer0.attn` > `head1`, giving the path `pos3.layer0.attn.head1`); the current
-path is one interned string that every new node shares, so a node stays small.
+Nodes get ids in creation order. A trace kept from another (`capture.reroot`, backprop
+from one node) keeps the nodes' original ids, so its ids have gaps: address nodes by
+id with `get`/`index_of`, and size arrays indexed by id with `id_bound`.
+
+Scopes nest like function calls (`pos3` > `layer0.attn` > `head1`, giving the path
+`pos3.layer0.attn.head1`); the current path is one interned string that every new
+node shares, so a node stays small.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ class Trace:
     """The nodes of one computation, in creation order, with their provenance."""
 
     def __init__(self) -> None:
-        self.nodes: list[Value] = []  # node.id is its index here
+        self.nodes: list[Value] = []  # in creation order (by id); node.id is its index unless
+        # the trace was kept from another one (then ids have gaps: see `get`)
+        self._sparse: dict[int, int] | None = None  # id -> index, when ids are not indexes
+        self._sparse_for = -1  # len(nodes) when `_sparse` was built
         self.scope: str = ""  # the current scope path; new nodes take it
         self._scope_stack: list[str] = []
         self.vectors: dict[tuple[str, str], list[Value]] = {}  # labelled vectors
@@ -118,7 +125,37 @@ class Trace:
         return len(self.nodes)
 
     def __getitem__(self, node_id: int) -> Value:
-        return self.nodes[node_id]
+        """The node with this id (IndexError if there is none)."""
+        node = self.get(node_id)
+        if node is None:
+            raise IndexError(f"no node #{node_id}")
+        return node
+
+    @property
+    def id_bound(self) -> int:
+        """One more than the largest id: the length of an array indexed by id."""
+        return self.nodes[-1].id + 1 if self.nodes else 0
+
+    @property
+    def dense(self) -> bool:
+        """Are the ids 0..len-1, each node's its index (not a trace kept from another)?"""
+        return not self.nodes or self.nodes[-1].id == len(self.nodes) - 1
+
+    def index_of(self, node_id: int) -> int | None:
+        """Where the node with this id is in `nodes` (None: no such node)."""
+        nodes = self.nodes
+        if self.dense:
+            return node_id if 0 <= node_id < len(nodes) else None
+        if self._sparse_for != len(nodes):
+            self._sparse = {node.id: i for i, node in enumerate(nodes)}
+            self._sparse_for = len(nodes)
+        assert self._sparse is not None
+        return self._sparse.get(node_id)
+
+    def get(self, node_id: int) -> Value | None:
+        """The node with this id, or None."""
+        i = self.index_of(node_id)
+        return None if i is None else self.nodes[i]
 
     @staticmethod
     def site_of(node: Value) -> SourceSite | None:

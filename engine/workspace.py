@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import GPTConfig
-from engine.data import Tokenizer, load_docs, read_docs
+from engine.data import Tokenizer, load_docs_noted, read_docs
 from engine.errors import InputError
 from engine.estimate import check_fits, model_size
 from engine.history import History
@@ -37,6 +37,7 @@ class Workspace:
     history: History | None = None  # the checkpoint's "history": what training did
     checkpoint_path: Path | None = None
     config_overrides: dict = field(default_factory=dict)
+    data_note: str = ""  # the names are not microgpt's file (offline): say so wherever used
 
 
 def default_model_path() -> Path:
@@ -64,14 +65,14 @@ def fresh(
 ) -> Workspace:
     """A freshly initialised model, exactly as microgpt's script makes it."""
     random.seed(seed)
-    docs = read_docs(data) if data is not None else load_docs(None)
+    docs, note = load_docs_noted(data)
     random.shuffle(docs)
     tokenizer = Tokenizer.from_docs(docs)
     config = config or GPTConfig()
     check_fits(model_size(config, tokenizer.vocab_size), "this model's parameters")
     model = GPT.init(config, tokenizer.vocab_size)
     source = f"fresh model (seed {seed}, {data or 'names'})"
-    return Workspace(model, tokenizer, source, docs=docs)
+    return Workspace(model, tokenizer, source, docs=docs, data_note=note)
 
 
 def open_workspace(

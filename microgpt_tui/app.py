@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from textual import events
 from textual.app import App
 from textual.command import CommandPalette
 from textual.widgets import LoadingIndicator
@@ -24,7 +25,9 @@ from microgpt_tui.keys import APP_KEYS
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.debugger import DebuggerScreen
 from microgpt_tui.screens.help import HelpScreen
-from microgpt_tui.screens.modal import DismissOnce
+from microgpt_tui.screens.modal import DismissOnce, ReadyOnceFocused
+
+ANIMATIONS_ENV = "TEXTUAL_ANIMATIONS"  # Textual's setting ("full": the slides are back)
 
 
 class _LoadingIndicator(LoadingIndicator):
@@ -37,8 +40,9 @@ class _LoadingIndicator(LoadingIndicator):
     ALLOW_SELECT = False
 
 
-class _CommandPalette(DismissOnce, CommandPalette):
-    """Textual's palette; a click queued behind the one that closed it is ignored."""
+class _CommandPalette(ReadyOnceFocused, DismissOnce, CommandPalette):
+    """Textual's palette; a click queued behind the one that closed it is ignored, and
+    keys typed while it opens reach its search field."""
 
 
 class DebuggerApp(App[int]):
@@ -59,6 +63,9 @@ class DebuggerApp(App[int]):
         cursor_blink: bool = True,
         source: str | None = None,
         source_file: str | None = None,
+        previous: list[DebugSession] | None = None,
+        note: str = "",
+        walk_path: str | None = None,
     ) -> None:
         """Debug `workspace`'s model, or only `session` when there is no workspace.
 
@@ -66,8 +73,14 @@ class DebuggerApp(App[int]):
         is required and fixed: `d` cannot trace another document. `source` is what
         the status line calls the model (default: the workspace's); `source_file`
         the file the source panel shows for a node no line made (a parameter).
+        `previous` are the sessions `session` was rooted from, `note` the status line's
+        first note, `walk_path` the walk-through it was opened from (`--walk`).
         """
         super().__init__()
+        if ANIMATIONS_ENV not in os.environ:  # a tab switch paints at once, not after a slide
+            self.animation_level = "none"
+        self.closing = False  # quit was asked: nothing opens any more
+        self._held_keys: list[events.Key] = []  # typed while a dialog was opening
         if workspace is None and session is None:
             raise ValueError("DebuggerApp needs a workspace or a session")
         self.debugger = DebuggerScreen(
@@ -77,10 +90,42 @@ class DebuggerApp(App[int]):
             cursor_blink=cursor_blink,
             source=source if source is not None else (workspace.source if workspace else ""),
             source_file=source_file,
+            previous=previous,
+            note=note,
         )
+        self.debugger.walk_path = walk_path
 
     def get_default_screen(self) -> DebuggerScreen:
         return self.debugger
+
+    def exit(self, *args, **kwargs) -> None:  # type: ignore[override]
+        """Quit: keys already typed behind `q` open nothing (they would find no screen)."""
+        self.closing = True
+        super().exit(*args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Hold the keys that arrive while a dialog opens (see `screens.modal`)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held_keys and getattr(self.screen, "ready", True):
+                await self.release_held_keys()  # (the dialog went before it was ready)
+            if self._held_keys or not getattr(self.screen, "ready", True):
+                self._held_keys.append(event)
+                return
+            event.read_on = self.screen  # type: ignore[attr-defined]
+        await super().on_event(event)
+
+    async def release_held_keys(self) -> None:
+        """A dialog is ready: hand it the keys typed meanwhile, in order."""
+        while self._held_keys and getattr(self.screen, "ready", True):
+            event = self._held_keys.pop(0)
+            event.read_on = self.screen  # type: ignore[attr-defined]
+            await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """A key no widget used comes back here; drop it if it was read for a screen that is
+        no longer on top (an `esc` typed just before `/` would close the find dialog)."""
+        if getattr(event, "read_on", self.screen) is not self.screen:
+            event.prevent_default()  # (App._on_key would look it up in the new screen's keys)
 
     def get_loading_widget(self) -> LoadingIndicator:
         return _LoadingIndicator()
@@ -95,8 +140,10 @@ class DebuggerApp(App[int]):
             self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "help" and len(self.screen_stack) > 1:
-            return False  # a modal screen is up: its keys
+        if self.closing:
+            return False
+        if action in ("help", "quit") and len(self.screen_stack) > 1:
+            return False  # a modal screen is up: its keys (help's q closes it; a field types q)
         return True
 
     # -- the main screen's state, for scripts, tests and benchmarks --------------------------

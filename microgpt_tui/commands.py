@@ -4,7 +4,7 @@ The keys come from their one definition (`microgpt_tui.keys`): each with a
 palette name is offered, with its key and tooltip as help. Typing `focus head1`
 offers "Focus scope pos4.layer0.attn.head1" and its siblings, the quickest way
 to single-step backprop through one head; typing a parameter's name, e.g.
-`wte[4][0]`, goes to it.
+`wte[4][0]`, or a part of it, `attn_wq[3][7]`, goes to it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from engine.controller import Controller
 from microgpt_tui.keys import APP_KEYS, DEBUGGER_KEYS, Key
 
 PARAMETER = re.compile(r"([\w.]+)\[(\d+)\]\[(\d+)\]")
+"""A parameter as typed: a matrix name (or part of one), a row and a column."""
 
 Command = tuple[str, Callable[[], object], str]  # (name, what it does, help)
 
@@ -37,6 +38,19 @@ class PaletteHost(Protocol):
     def set_focus_scope(self, path: str | None) -> None: ...
     def clear_breakpoints(self) -> None: ...
     def show_parameters(self, matrix: str) -> None: ...
+
+
+def parameter_labels(query: str, matrices: list[str]) -> list[str]:
+    """The parameter labels a query like `attn_wq[3][7]` may mean: each matrix whose name is
+    the typed one, ends with it (`layer0.attn_wq`) or contains it, best first."""
+    wanted = PARAMETER.search(query)
+    if wanted is None:
+        return []
+    name, i, j = wanted.groups()
+    exact = [m for m in matrices if m == name]
+    ending = [m for m in matrices if m.endswith("." + name) and m not in exact]
+    within = [m for m in matrices if name in m and m not in exact + ending]
+    return [f"{m}[{i}][{j}]" for m in exact + ending + within]
 
 
 def _help(key: Key) -> str:
@@ -133,9 +147,7 @@ class DebuggerCommands(Provider):
                         callback,
                         help=f"{scope.total:,} nodes: {help_text}",
                     )
-        wanted = PARAMETER.search(query)
-        if wanted is not None:
-            label = f"{wanted.group(1)}[{wanted.group(2)}][{wanted.group(3)}]"
+        for label in parameter_labels(query, list(session.model.state_dict)):
             node = session.parameter(label)
             if node is not None:
                 yield Hit(

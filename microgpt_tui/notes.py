@@ -6,6 +6,7 @@ the debugger screen words them here, in the keys' terms ("press b for …").
 
 from __future__ import annotations
 
+from engine.bookmarks import Step
 from engine.session import BACKWARD, FORWARD, DebugSession, MoveResult
 from engine.vector import LEVELS, VECTOR
 from microgpt_tui.screens.choose import Choice
@@ -18,6 +19,12 @@ MOVE_NAMES = {
     "back": "back",
     "run_to_end": "run to the end",
 }
+JUMPS = {
+    "first": "the first step (of the focus, if any)",
+    "last": "the last step (of the focus, if any)",
+    "goto": "the bookmarked step",
+}
+FRESH_GRADS = "every grad 0, the root's 1"
 
 
 def move_note(result: MoveResult, completed: str = "") -> str:
@@ -29,10 +36,19 @@ def move_note(result: MoveResult, completed: str = "") -> str:
         return level_note(result.name)
     if result.is_phase_switch:
         if result.name == BACKWARD:
-            return "backward: each step passes one node's grad to its inputs"
+            came_from = f" (p returns to step {result.restarted:,})" if result.restarted else ""
+            return f"backward from the start: {FRESH_GRADS}{came_from}"
         return "forward: each step reveals the next node's value"
     if result.name == "back":
         return "undid the last move" if result.moved else "nothing to undo"
+    if result.name == "restart":
+        if not result.moved:
+            return f"already at the start of the {result.phase} phase"
+        fresh = f": {FRESH_GRADS}" if result.phase == BACKWARD else ""
+        return f"restarted the {result.phase} phase{fresh} (p returns to step {result.nodes:,})"
+    if result.name in JUMPS:
+        where = JUMPS[result.name]
+        return f"at {where} (p comes back)" if result.moved else f"already at {where}"
     if not result.moved:
         then = ": press b for the backward phase" if result.phase == FORWARD else ""
         return f"at the end of the {result.phase} phase" + (then or ": every grad is final")
@@ -67,6 +83,19 @@ def breakpoint_note(scope: str, now_set: bool) -> str:
     if now_set:
         return f"breakpoint ● {scope}: c stops on entering it"
     return f"breakpoint on {scope} cleared"
+
+
+def bookmark_note(step: Step, marked: bool) -> str:
+    if marked:
+        return f"bookmarked {step}: ' jumps back to it"
+    return f"bookmark on {step} removed"
+
+
+def walk_opened_note(session: DebugSession) -> str:
+    """`opened the walk-through at backward step 120 (2 bookmarks)`."""
+    count = len(session.bookmarks)
+    marks = f" ({count} bookmark{'s' * (count != 1)}: ' jumps)" if count else ""
+    return f"opened the walk-through at {session.step_now}{marks}"
 
 
 def selected_note(path: str) -> str:

@@ -20,11 +20,15 @@ and saves an SVG of the screen:
   path ① opened towards the loss;
 - `gradient-why.svg`: `#16451`'s (a product) gradient tab scrolled to why its local
   gradient is what it is;
-- `training.svg`: the training tab, with `wte[4][0]`'s value over training.
+- `training.svg`: the training tab, with `wte[4][0]`'s value over training;
 - `vector-head.svg`: `b`, `v` (the vector level), focus head 1, `s`, `s`: the
   head as vectors at its softmax, the inspector's vector-form gradient beside
   the chain rule's sums;
-- `vector-scalars.svg`: the same, then Enter on `attn_weights`: its scalars.
+- `vector-scalars.svg`: the same, then Enter on `attn_weights`: its scalars;
+- `small-terminal.svg`: the head journey of `backward-head.svg` on an 80×24
+  terminal, where the panels take turns: the inspector, then `.` for the graph;
+- `small-terminal-vectors.svg`: the journey of `vector-head.svg` on an 80×24
+  terminal, `.` from the vector inspector to the vectors (the graph's turn).
 
 Then the example Graphviz exports, if `screenshots/exports.py` is there. Given
 NAMEs, only those screenshots are made (and no exports).
@@ -151,6 +155,15 @@ async def vector_scalars(pilot: Pilot) -> None:
     await press(pilot, "enter")
 
 
+async def small_terminal(pilot: Pilot) -> None:
+    await backward_head(pilot)
+
+
+async def small_terminal_vectors(pilot: Pilot) -> None:
+    await vector_head(pilot)
+    await press(pilot, "full_stop")
+
+
 JOURNEYS: dict[str, Journey] = {
     "forward-step.svg": forward_step,
     "backward-head.svg": backward_head,
@@ -163,14 +176,17 @@ JOURNEYS: dict[str, Journey] = {
     "training.svg": training,
     "vector-head.svg": vector_head,
     "vector-scalars.svg": vector_scalars,
+    "small-terminal.svg": small_terminal,
+    "small-terminal-vectors.svg": small_terminal_vectors,
 }
 WHOLE_DOCUMENT = {"gradient.svg", "gradient-paths.svg"}  # shares from every position
+SIZES = {"small-terminal.svg": (80, 24), "small-terminal-vectors.svg": (80, 24)}  # the others: SIZE
 
 
 async def screenshot(journey: Journey, path: Path) -> None:
     whole = path.name in WHOLE_DOCUMENT
     app = DebuggerApp(open_workspace(), whole_document=whole, cursor_blink=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(path.name, SIZE)) as pilot:
         await settle(pilot)
         await journey(pilot)
         await pilot.wait_for_scheduled_animations()

@@ -7,13 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from textual.widgets import Markdown
 
 from engine.workspace import open_workspace
 from microgpt_tui.app import DebuggerApp
 from microgpt_tui.commands import DebuggerCommands
 from microgpt_tui.keys import APP_KEYS, DEBUGGER_KEYS, Key
-from microgpt_tui.screens.help import HELP, HelpScreen, key_line
+from microgpt_tui.screens.help import HELP, HelpScreen, HelpText, key_line
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 KEYS = DEBUGGER_KEYS + APP_KEYS
@@ -88,7 +87,7 @@ async def test_footer_palette_and_help_render_the_keys(tmp_path: Path) -> None:
                 assert commands[key.command] == f"{key.tooltip} ({key.shown_key})"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        assert app.screen.query_one(Markdown).source == HELP
+        assert app.screen.query_one(HelpText).source == HELP
 
 
 def test_keys_are_bindings_with_their_own_ids() -> None:

@@ -3,8 +3,10 @@
 Moves are checked against their documented meaning, written here independently:
 `step` stops at the next node (inside the focus, if any); `step_over` at the next
 node in the current scope or, once that scope has no nodes left, the first node
-after it; `step_out` at the first node after the current scope's last; `cont` at
-the next node entering a breakpoint scope; parameters never count as leaving a scope.
+after it; `step_out` at the first node after the current scope's last (with a
+focus that has no node after the scope: at the scope's last node); `cont` at the
+next node entering a breakpoint scope; parameters never count as leaving a scope.
+Before any step the walk is in the scope of the node the first step processes.
 """
 
 from __future__ import annotations
@@ -187,12 +189,15 @@ def test_run_to_where_the_walk_is_moves_nothing() -> None:
 
 
 def where(walk: Walk) -> str | None:
-    """The scope the walk is in: the last processed node's that is not a parameter."""
+    """The scope the walk is in: the last processed node's that is not a parameter
+    (before any step: the first node's)."""
     done = walk.order[: walk.position]
     placed = [n for n in done if n.op != "param"]
     if placed:
         return placed[-1].scope
-    return done[-1].scope if done else None
+    if done:
+        return done[-1].scope
+    return walk.order[0].scope if walk.order else None
 
 
 def expected_position(walk: Walk, move: str) -> int:
@@ -206,6 +211,13 @@ def expected_position(walk: Walk, move: str) -> int:
     if level is None and move in ("step_over", "step_out"):
         move = "step"
     end = max((i for i, v in enumerate(order) if level and inside(v.scope, level)), default=-1)
+    if move == "step_over" and start > end:
+        move = "step_out"  # nothing of the scope left
+    focus_end = max(
+        (i for i, v in enumerate(order) if walk.focus and inside(v.scope, walk.focus)), default=-1
+    )
+    if move == "step_out" and walk.focus is not None and start <= end and focus_end <= end:
+        return end + 1  # the focus has nothing after the scope: out ends it at its last node
     previous = next((v for v in reversed(order[:start]) if v.op != "param"), None)
     for i in range(start, n):
         node = order[i]

@@ -53,6 +53,7 @@ def every_vector(graph: VectorGraph):
 
 def check_partition(nodes, graph: VectorGraph) -> None:
     """Ops are disjoint runs in creation order, one scope each, covering every computed node."""
+    place = {n.id: i for i, n in enumerate(nodes)}  # (ids have gaps in a rerooted graph)
     covered = [None] * len(nodes)
     last_stop = 0
     for op in graph.ops:
@@ -61,12 +62,12 @@ def check_partition(nodes, graph: VectorGraph) -> None:
         assert {n.scope for n in op.nodes} == {op.scope}
         assert all(n.op != "param" for n in op.nodes)
         for n in op.nodes:
-            covered[n.id] = op
-        assert all(op.start <= m.id < op.stop for m in op.output.members)
+            covered[place[n.id]] = op
+        assert all(op.start <= place[m.id] < op.stop for m in op.output.members)
     for node in nodes:
         if node._children:  # every computed node is in exactly one op
-            assert covered[node.id] is not None, node
-            assert graph.op_of(node) is covered[node.id]
+            assert covered[place[node.id]] is not None, node
+            assert graph.op_of(node) is covered[place[node.id]]
 
 
 def check_reads_are_outputs(nodes, graph: VectorGraph) -> None:

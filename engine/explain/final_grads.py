@@ -19,9 +19,8 @@ from engine.value import Value
 def is_node_of(capture: Capture, node: Value) -> bool:
     """Is `node` one of `capture`'s nodes? (Not: a Value made outside any trace, which
     has no id; a node of another capture; a parameter this loss never used.)"""
-    nodes = capture.nodes
     node_id = getattr(node, "id", -1)  # the slot is unset on a Value no trace recorded
-    return 0 <= node_id < len(nodes) and nodes[node_id] is node
+    return isinstance(node_id, int) and capture.trace.get(node_id) is node
 
 
 class FinalGrads:
@@ -30,15 +29,15 @@ class FinalGrads:
     def __init__(self, capture: Capture, consumers: Consumers | None = None) -> None:
         self.capture = capture
         self.consumers = Consumers(capture.nodes) if consumers is None else consumers
-        nodes, order = capture.nodes, capture.order
-        grads: list = [0] * len(nodes)  # microgpt's grads start as the int 0
+        order, size = capture.order, capture.trace.id_bound  # (arrays by id: ids may have gaps)
+        grads: list = [0] * size  # microgpt's grads start as the int 0
         grads[capture.root.id] = 1
         for v in order:
             g = grads[v.id]
             for child, local_grad in zip(v._children, v._local_grads):
                 grads[child.id] += local_grad * g
         self.values = grads  # by node id
-        self.rank = [0] * len(nodes)  # by node id: its index in the backward order
+        self.rank = [0] * size  # by node id: its index in the backward order
         for i, v in enumerate(order):
             self.rank[v.id] = i
 
@@ -51,8 +50,8 @@ class FinalGrads:
 
     def consumers_of(self, node: Value) -> list[Value]:
         """The distinct nodes that take `node` as an input, in the backward order."""
-        nodes = self.capture.nodes
-        found = [nodes[i] for i in dict.fromkeys(self.consumers.of(node.id))]
+        get = self.capture.trace.get
+        found = [get(i) for i in dict.fromkeys(self.consumers.of(node.id))]
         found.sort(key=lambda c: self.rank[c.id])
         return found
 

@@ -136,7 +136,7 @@ def _reach(grads: FinalGrads, target: Value, start: Value) -> tuple[bytearray, l
     One pass, children first (the backward order read in reverse).
     """
     order, rank = grads.capture.order, grads.rank
-    n = len(grads.capture.nodes)
+    n = grads.capture.trace.id_bound  # (arrays by id: ids may have gaps)
     mask, bound = bytearray(n), [0.0] * n
     mask[target.id], bound[target.id] = 1, 1.0
     for i in range(rank[target.id] - 1, rank[start.id] - 1, -1):

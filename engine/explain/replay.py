@@ -49,13 +49,15 @@ class Replay:
     def __init__(self, capture: Capture, node: Value) -> None:
         if not is_node_of(capture, node):
             raise InputError("the node to replace is not a node of this graph")
-        nodes = capture.nodes
+        nodes, trace = capture.nodes, capture.trace
         self.capture = capture
         self.node = node
-        affected = bytearray(len(nodes))
+        affected = bytearray(trace.id_bound)  # by id (ids may have gaps: a rerooted graph)
         affected[node.id] = 1
         self.steps: list[Value] = []  # the nodes computed from `node`, in creation order
-        for v in nodes[node.id + 1 :]:
+        start = trace.index_of(node.id)
+        assert start is not None  # (a node of the graph: checked above)
+        for v in nodes[start + 1 :]:
             for child in v._children:
                 if affected[child.id]:
                     affected[v.id] = 1

@@ -167,16 +167,16 @@ class PositionShares:
     def __init__(self, grads: FinalGrads) -> None:
         self.grads = grads
         capture = grads.capture
-        nodes = capture.nodes
+        nodes, size = capture.nodes, capture.trace.id_bound  # (by id: ids may have gaps)
         positions: dict[str, int | None] = {}
-        pos_of = [
-            positions[s]
-            if (s := n.scope) in positions
-            else positions.setdefault(s, scope_position(s))
-            for n in nodes
-        ]
-        flows: list[dict | None] = [None] * len(nodes)
-        mixed = bytearray(len(nodes))
+        pos_of: list[int | None] = [None] * size
+        for n in nodes:
+            s = n.scope
+            pos_of[n.id] = (
+                positions[s] if s in positions else positions.setdefault(s, scope_position(s))
+            )
+        flows: list[dict | None] = [None] * size
+        mixed = bytearray(size)
         root = capture.root
         flows[root.id] = {pos_of[root.id]: 1}
         for v in capture.order:

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from engine.graph import ScopeNode, scope_tree
+from engine.graph import ScopeNode, id_bound, scope_tree
 from engine.value import Value
 
 
@@ -85,7 +85,7 @@ def overview(nodes: list[Value], depth: int | None = None) -> Overview:
             for p in _prefixes(folded[node.scope]):
                 first_inner.setdefault(p, node.id)
 
-    box_of: list[str] = [""] * len(nodes)
+    box_of: list[str] = [""] * id_bound(nodes)  # by id (ids may have gaps: a rerooted graph)
     boxes: dict[str, Box] = {}
     for node in nodes:
         if node.scope == "params":

@@ -131,7 +131,7 @@ def select(session: DebugSession, selection: Selection) -> Subgraph | Overview:
             raise InputError(f"depth must be 0 or more, got {selection.depth}")
         root = session.node(selection.node_id)
         if selection.consumers:
-            nodes = neighbourhood(root, selection.depth, session.consumers, session.nodes)
+            nodes = neighbourhood(root, selection.depth, session.consumers, session.node)
         else:
             nodes = neighbourhood(root, selection.depth)
     else:

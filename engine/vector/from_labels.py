@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from itertools import compress
 from operator import attrgetter
 
+from engine.graph import positions
 from engine.value import Value
 from engine.vector.graph import Vector, VectorOp
 from engine.vector.naming import op_name_for_label
@@ -61,8 +62,9 @@ def ops_from_labels(nodes: Sequence[Value]) -> list[VectorOp]:
     start = first_computed(nodes)
     ops: list[VectorOp] = []
     begin = start
+    at = positions(nodes)  # (a node's place: its id, unless a reroot left gaps in the ids)
     for name, members in labelled_vectors(nodes, start):
-        end = max(m.id for m in members) + 1
+        end = max(at(m) for m in members) + 1
         if end <= begin:  # labelled twice (a vector re-labelled): already covered
             continue
         index = [_index(m.label) for m in members]

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.capture import Capture
+from engine.graph import positions
 from engine.value import Value
 from engine.vector.graph import Vector, VectorOp
 from engine.vector.inputs import ParamIndex
@@ -57,21 +58,22 @@ def ops_from_statements(capture: Capture) -> list[VectorOp]:
     nodes = capture.nodes
     params = ParamIndex(nodes, capture.model.state_dict if capture.model else None)
     runs = _split_by_matrix(_merge_helper_calls(_runs(nodes, capture.chains)), nodes, params)
-    owner = [-1] * len(nodes)
+    owner = [-1] * len(nodes)  # by place in `nodes`
     for k, run in enumerate(runs):
         owner[run.start : run.stop] = [k] * (run.stop - run.start)
+    at = positions(nodes)  # (a node's place: its id, unless a reroot left gaps in the ids)
     read_outside: list[list[Value]] = [[] for _ in runs]
     seen: set[int] = set()
     for node in nodes:
-        mine = owner[node.id]
+        mine = owner[at(node)]
         for child in node._children:
-            k = owner[child.id]
+            k = owner[at(child)]
             if k >= 0 and k != mine and child.id not in seen:
                 seen.add(child.id)
                 read_outside[k].append(child)
     root = capture.root
-    if owner[root.id] >= 0 and root.id not in seen:
-        read_outside[owner[root.id]].append(root)
+    if owner[at(root)] >= 0 and root.id not in seen:
+        read_outside[owner[at(root)]].append(root)
     namer = _Namer(nodes, params)
     ops = []
     for run, outputs in zip(runs, read_outside, strict=True):
@@ -89,20 +91,20 @@ def _runs(nodes: Sequence[Value], chains: list[str] | None) -> list[_Run]:
     """
     runs: list[_Run] = []
     last = None
-    for node in nodes:
+    for i, node in enumerate(nodes):  # (by place: a reroot keeps ids, with gaps)
         if node.op == "param":
             last = None
             continue
         filename = node.code.co_filename if node.code is not None else None
         key = (node.scope, filename, node.line)
         if key == last:
-            runs[-1].stop = node.id + 1
+            runs[-1].stop = i + 1
             continue
         last = key
-        chain = chains[node.id] if chains else ""
+        chain = chains[i] if chains else ""
         function = chain.rpartition(SEPARATOR)[2]
         helper = function if function and node.scope.rpartition(".")[2] == function else None
-        runs.append(_Run(node.id, node.id + 1, node.scope, node.line, filename, helper))
+        runs.append(_Run(i, i + 1, node.scope, node.line, filename, helper))
     return runs
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from engine.graph import in_scope
+from engine.graph import in_scope, positions
 from engine.value import Value
 
 COMPUTED, PARAM, CONST = "computed", "param", "const"
@@ -150,6 +150,7 @@ class VectorGraph:
         self.nodes = nodes
         self.ops = ops
         self._resolver = resolver
+        self._place = positions(nodes)  # a node's place in `nodes` (ids may have gaps)
         self._starts = [op.start for op in ops]
         for i, op in enumerate(ops):
             op.number, op.graph = i, self
@@ -164,8 +165,9 @@ class VectorGraph:
 
     def op_of(self, node: Value) -> VectorOp | None:
         """The op that computed `node` (None for a parameter or a leaf outside every op)."""
-        i = bisect_right(self._starts, node.id) - 1
-        if i >= 0 and node.id < self.ops[i].stop and self.nodes[node.id] is node:
+        place = self._place(node)
+        i = bisect_right(self._starts, place) - 1
+        if i >= 0 and 0 <= place < self.ops[i].stop and self.nodes[place] is node:
             return self.ops[i]
         return None
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from itertools import chain, compress
 from operator import attrgetter
 
+from engine.graph import positions as places_in
 from engine.value import Value
 from engine.vector.graph import COMPUTED, CONST, PARAM, Operand, Vector, VectorGraph, VectorOp
 
@@ -30,15 +31,15 @@ class ParamIndex:
     def __init__(
         self, nodes: Sequence[Value], state_dict: Mapping[str, list[list[Value]]] | None
     ) -> None:
-        self.where: dict[int, tuple[str, int, int]] = {}
+        self.where: dict[int, tuple[str, int, int]] = {}  # by id
         self.matrices = state_dict or {}
-        n = len(nodes)
+        n, at = len(nodes), places_in(nodes)
         for name, matrix in self.matrices.items():
             for r, row in enumerate(matrix):
                 for c, p in enumerate(row):
-                    i = getattr(p, "id", -1)
+                    i = at(p) if isinstance(getattr(p, "id", None), int) else -1
                     if 0 <= i < n and nodes[i] is p:
-                        self.where[i] = (name, r, c)
+                        self.where[p.id] = (name, r, c)
 
 
 class InputResolver:
@@ -46,6 +47,9 @@ class InputResolver:
 
     def __init__(self, nodes: Sequence[Value], state_dict: Mapping | None) -> None:
         self.nodes = nodes
+        # a node's place in `nodes`: its id (read in C), unless a reroot left gaps in the ids
+        dense = not nodes or nodes[-1].id == len(nodes) - 1
+        self._place = _id if dense else places_in(nodes)
         self._state_dict = state_dict
         self._params: ParamIndex | None = None
         self._param_vectors: dict[tuple[str, tuple[int, ...]], Vector] = {}
@@ -62,7 +66,7 @@ class InputResolver:
         outside: dict[int, Value] = {}  # in the order the op first reads them
         children = list(chain.from_iterable(map(_children, self.nodes[start : op.stop])))
         # (the test in C: most children are the op's own nodes, an op has up to 66,000)
-        for child in compress(children, map(start.__gt__, map(_id, children))):
+        for child in compress(children, map(start.__gt__, map(self._place, children))):
             outside.setdefault(child.id, child)
         where = self.params.where
         read: dict[tuple[str, object], set] = {}  # ("v", vector): positions; ("p", matrix): cells

@@ -8,13 +8,18 @@ error notification, keeping the current session.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Label
 
-from microgpt_tui.screens.modal import Modal
+from microgpt_tui.screens.modal import FOCUS_KEYS, Modal
+from microgpt_tui.widgets.field import Field as Input
+
+if TYPE_CHECKING:
+    from engine.walkthrough import WalkThrough
 
 ALL_POSITIONS = "all"
 
@@ -27,6 +32,7 @@ class Choice:
     pos: int | None = None
     whole_document: bool = False
     checkpoint: str | None = None  # None keeps the current model
+    walk: WalkThrough | None = None  # replay this walk-through on the new session
 
 
 def parse_position(text: str) -> tuple[int | None, bool]:
@@ -45,7 +51,7 @@ def parse_position(text: str) -> tuple[int | None, bool]:
 class ChooseScreen(Modal[Choice | None]):
     """Three fields: document, position, checkpoint; enter or Open returns the choice."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss", "Cancel"), *FOCUS_KEYS]
 
     DEFAULT_CSS = """
     ChooseScreen {

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from engine import model as model_source
 from engine.controller import Controller, Job, MovesDone
@@ -34,9 +34,11 @@ from microgpt_tui.commands import DebuggerCommands
 from microgpt_tui.display import node_name
 from microgpt_tui.keys import DEBUGGER_KEYS
 from microgpt_tui.messages import NodeSelected, ScopeSelected
+from microgpt_tui.screens.arrangement import Arrangement
 from microgpt_tui.screens.choose import Choice
 from microgpt_tui.screens.dialogs import Dialogs
 from microgpt_tui.screens.explaining import Explaining
+from microgpt_tui.screens.rehearsal import Rehearsal
 from microgpt_tui.screens.sessions import Sessions
 from microgpt_tui.screens.vector_level import (
     DRILLED,
@@ -58,18 +60,21 @@ from microgpt_tui.widgets import (
     StatusLine,
     TrainingView,
 )
+from microgpt_tui.widgets.footer import KeyFooter
 from microgpt_tui.widgets.member_graph import MemberGraph
+from microgpt_tui.widgets.panel_bar import PanelBar
 from microgpt_tui.widgets.vector_inspector import VectorInspector
 from microgpt_tui.widgets.vector_panel import VectorPanel
 
 SESSION_ACTIONS = frozenset(
     "move phase focus_scope breakpoint goto find export follow choose root_here root_back "
-    "check_gradient toggle_level".split()
+    "bookmark next_bookmark save_walk open_walk copy next_panel previous_panel check_gradient "
+    "toggle_level".split()
 )
 """Actions that need a session, and this screen on top."""
 
 
-class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
+class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, VectorLevelViews, Arrangement):
     """Step through one token's forward and backward pass, node by node."""
 
     BINDINGS = DEBUGGER_KEYS
@@ -90,11 +95,15 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
         cursor_blink: bool = True,
         source: str = "",
         source_file: str | None = None,
+        previous: list[DebugSession] | None = None,
+        note: str = "",
     ) -> None:
         """Debug `workspace`'s model at `choice`, or only `session` when there is no workspace.
 
         `source` is what the status line calls the model; `source_file` the file
-        the source panel shows for a node no line made (a parameter).
+        the source panel shows for a node no line made (a parameter). `previous`: the
+        sessions `session` was rooted from (R goes back); `note`: the status line's
+        first note (e.g. the walk-through it opens).
         """
         super().__init__()
         self.workspace = workspace
@@ -107,6 +116,8 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
         self.building = False
         self.load_seconds: float | None = None
         self._initial_session = session
+        self._initial_previous = previous or []
+        self._initial_note = note
 
     @property
     def session(self) -> DebugSession | None:
@@ -126,6 +137,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield PanelBar(id="panel-bar")  # (below 120 columns, in place of the tab strip)
         with TabbedContent(initial="debugger", id="tabs"):
             with TabPane("Debugger", id="debugger"):
                 with Vertical(id="panels"):
@@ -135,7 +147,9 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
                         yield _titled(VectorInspector(id="vector-inspector"), "inspector")
                     with Horizontal(id="bottom"):
                         with Vertical(id="scopes"):
-                            yield _titled(CallStack(id="call-stack"), "call stack")
+                            stack = _titled(CallStack(id="call-stack"), "call stack")
+                            stack.border_subtitle = "enter: select"
+                            yield stack
                             yield _titled(ScopeTree(id="scope-tree"), "scopes")
                         graph = _titled(PathGraphView(id="graph"), "graph")
                         graph.border_subtitle = GRAPH_HINT
@@ -150,15 +164,18 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
                 yield GradientView(id="gradient-view")
             with TabPane("Training", id="training"):
                 yield TrainingView(id="training-view")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(0.25, self.tick, name="progress")
         if self._initial_session is not None:
             session, self._initial_session = self._initial_session, None
-            self.controller.install(session)
+            self.controller.install(session, previous=self._initial_previous)
             self.load_seconds = 0.0
             self.show_session(session)
+            if self._initial_note:
+                self.note = self._initial_note
+                self.show_status(self.note)
         else:
             self.load(self.choice)
 
@@ -182,7 +199,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
     # -- moves -----------------------------------------------------------------------------
 
     def action_move(self, move: str) -> None:
-        if move in MOVES:
+        if move in MOVES and move != "goto":  # (a jump goes to a bookmark: `'`)
             self._queue(move)
 
     def action_phase(self, phase: str) -> None:
@@ -286,6 +303,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
         tabs = self.query_one("#tabs", TabbedContent)
         if tabs.active != "debugger":
             tabs.active = "debugger"  # where the inspector is
+            self.show_page("inspector")  # (below 120 columns: the panel that shows it)
         self.inspect_node(message.node_id, recentre=False)
 
     def on_scope_selected(self, message: ScopeSelected) -> None:
@@ -303,10 +321,9 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
             return
         self.action_tab("parameters")
 
-    def action_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if getattr(self.app, "closing", False):
+            return False  # quitting: a key typed behind `q` opens nothing
         modal_up = len(self.app.screen_stack) > 1
         if action in SESSION_ACTIONS:
             if modal_up:
@@ -321,7 +338,8 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
 
     def show_status(self, note: str) -> None:
         status = self.query_one(StatusLine)
-        status.show(self.session, self.source, self.controller.inspected, note)
+        warning = self.workspace.data_note if self.workspace is not None else ""
+        status.show(self.session, self.source, self.controller.inspected, note, warning)
 
     def refresh_views(self, *, recentre: bool) -> None:
         """Repaint every panel from the session (after a move, a selection, a new session)."""
@@ -390,6 +408,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, VectorLevelViews):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._refresh_tab_views()
+        self.tab_shown(event.pane.id or "")
 
 
 def _titled(widget: Widget, title: str) -> Widget:

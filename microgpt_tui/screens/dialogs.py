@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
+from engine.graph import scope_position
 from microgpt_tui.screens.choose import ChooseScreen
 from microgpt_tui.screens.find import FindScreen, Found
 from microgpt_tui.screens.goto import GoToScreen
@@ -45,17 +46,37 @@ class Dialogs(Screen):
         def load(self, choice: Choice) -> None: ...
 
     def action_goto(self) -> None:
-        if self.session is not None:
+        session = self.session
+        if session is not None:
             self.app.push_screen(
-                GoToScreen(len(self.session.nodes), cursor_blink=self.cursor_blink),
+                GoToScreen(
+                    session.graph_name,
+                    session.id_range,
+                    session.has_node,
+                    cursor_blink=self.cursor_blink,
+                ),
                 lambda node_id: node_id is not None and self.inspect_node(node_id),
             )
 
     def action_find(self) -> None:
         if self.session is not None:
             self.app.push_screen(
-                FindScreen(self.session, cursor_blink=self.cursor_blink), self._found
+                FindScreen(self.session, here=self._here(), cursor_blink=self.cursor_blink),
+                self._found,
             )
+
+    def _here(self) -> int | None:
+        """The position the debugger is at: the inspected node's, where the walk is, or the
+        session's (None: none of them has one, e.g. before the first step of a document)."""
+        session = self.session
+        assert session is not None
+        controller = self.controller
+        inspected = controller.inspected_node() if controller.inspected is not None else None
+        for scope in (inspected.scope if inspected is not None else "", session.where()):
+            found = scope_position(scope)
+            if found is not None:
+                return found
+        return session.pos
 
     def action_pick_focus(self) -> None:
         """Focus scope…: pick a scope from a searchable list, then focus it."""
@@ -65,6 +86,7 @@ class Dialogs(Screen):
                     self.session,
                     scopes_only=True,
                     title="Focus scope",
+                    here=self._here(),
                     cursor_blink=self.cursor_blink,
                 ),
                 lambda found: found is not None and self.set_focus_scope(found[1]),

@@ -1,60 +1,46 @@
-"""Go to a node by its id: a small modal that returns the id (or None)."""
+"""Go to a node by its id: a one-field dialog that returns the id (or None).
+
+Ids belong to one graph (`emma@pos4`; a Root here keeps them, so a rerooted graph's
+ids have gaps): the dialog names it, and refuses an id it does not have.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Input, Label
+from collections.abc import Callable
 
-from microgpt_tui.screens.modal import Modal
+from engine.errors import InputError
+from microgpt_tui.screens.ask import AskScreen
 
 
-class GoToScreen(Modal[int | None]):
-    """Asks for a node id in 0..count-1; enter returns it, escape returns None."""
+class GoToScreen(AskScreen):
+    """Asks for an id of graph `graph_name`; enter returns it, escape returns None."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+    def __init__(
+        self,
+        graph_name: str,
+        id_range: str,
+        has_node: Callable[[int], bool],
+        *,
+        cursor_blink: bool = True,
+    ) -> None:
+        """`id_range` as the user reads it (`0..16454`); `has_node(id)` says if it is there."""
 
-    DEFAULT_CSS = """
-    GoToScreen {
-        align: center middle;
-        & > Vertical {
-            width: 60;
-            height: auto;
-            border: thick $primary;
-            background: $surface;
-            padding: 0 1;
-        }
-        #goto-error { color: $text-error; height: auto; }
-    }
-    """
+        def node_id(text: str) -> int:
+            text = text.lstrip("#")
+            try:
+                found = int(text)
+            except ValueError:
+                raise InputError(f"{text!r} is not a node id: type a number") from None
+            if not has_node(found):
+                raise InputError(f"#{found} is not in graph {graph_name}: its ids are {id_range}")
+            return found
 
-    def __init__(self, count: int, *, cursor_blink: bool = True) -> None:
-        super().__init__()
-        self.count = count
-        self.cursor_blink = cursor_blink
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = "Go to node"
-            yield Label(f"Node id, 0 … {self.count - 1:,} (inspects it; the cursor stays)")
-            field = Input(placeholder="e.g. 5120", type="integer", id="goto-input")
-            field.cursor_blink = self.cursor_blink
-            yield field
-            yield Label("", id="goto-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip().lstrip("#")
-        try:
-            node_id = int(text)
-        except ValueError:
-            self._error(f"{text!r} is not a node id: type a number")
-            return
-        if not 0 <= node_id < self.count:
-            self._error(f"#{node_id} does not exist: ids are 0 … {self.count - 1:,}")
-            return
-        self.dismiss(node_id)
-
-    def _error(self, message: str) -> None:
-        self.query_one("#goto-error", Label).update(message)
+        super().__init__(
+            "goto",
+            "Go to node",
+            f"A node id of graph {graph_name}: {id_range} (inspects it; the cursor stays)",
+            node_id,
+            placeholder="e.g. 5120",
+            integer=True,
+            cursor_blink=cursor_blink,
+        )

@@ -1,14 +1,22 @@
 """The help screen: the keys, what a step means in each phase, and the main journeys.
 
-The key lists are rendered from the keys' one definition (`microgpt_tui.keys`).
+The key lists are rendered from the keys' one definition (`microgpt_tui.keys`). The
+text is Rich's Markdown, rendered once per width into lines that one Line-API widget
+paints (Textual's Markdown widget builds a widget per paragraph and list item:
+opening help took most of a second).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from rich.console import Console
+from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from microgpt_tui.keys import SECTIONS, Key, keys_in
 from microgpt_tui.screens.modal import Modal
@@ -25,8 +33,9 @@ time: each step passes one node's grad to its inputs,
 
 The backward order interleaves many scopes, so **focus** the head:
 
-1. `b`: the backward phase; `v`: the **vector level** (the status line says
-   `VECTORS`): a step completes one vector operation, such as `softmax`;
+1. `b`: the backward phase, from its start (every grad 0, the loss's 1); `v`:
+   the **vector level** (the status line says `VECTORS`): a step completes one
+   vector operation, such as `softmax`;
 2. select the head: click `pos4 ▸ layer0 ▸ attn ▸ head1` in the scope tree, or
    `/ head1` enter, or `ctrl+p` *focus scope pos4.layer0.attn.head1*;
 3. `F`: the status line shows `◎ pos4.layer0.attn.head1`;
@@ -37,11 +46,16 @@ The backward order interleaves many scopes, so **focus** the head:
    `∂L/∂attn_logits = w ⊙ (g − Σ w·g)`, evaluated on the real numbers beside
    the sum of the scalar chain-rule terms, and their largest difference;
 5. `p` `p` `p` undo them exactly (at either level); `v`: back to **scalars**,
-   where a step stops at the next node inside the head and the inspector shows
-   each term a grad received, `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`,
-   and what the step passed on;
-6. `F` clears the focus, `c` runs to the end: every grad then equals
-   `loss.backward()`'s.
+   where a step stops at the next node inside the head (the nodes in between
+   are still processed, so every grad is exact) and the inspector shows each
+   term a grad received, `grad += 0.31 × -0.42 = -0.1302 (from #5120 *)`, and
+   what the step passed on;
+6. `<` `>` jump to the head's first and last step, `F` clears the focus, `c`
+   runs to the end: every grad then equals `loss.backward()`'s.
+
+Below 120 columns the panels take turns: `.` shows the next one, `,` the previous
+(the bar under the status line names them; click one to go there). At vector
+level the vectors take the graph's turn.
 
 {keys}
 - `ctrl+p` the command palette: every key by name, every scope, phase, document, theme…
@@ -84,6 +98,46 @@ def keys_markdown() -> str:
 HELP = _TEXT.replace("{keys}", keys_markdown())
 
 
+@lru_cache(maxsize=4)
+def rendered(source: str, width: int) -> tuple[Strip, ...]:
+    """`source` (Markdown) as lines `width` cells wide, rendered by Rich once per width."""
+    console = Console(width=width, color_system="truecolor", force_terminal=True)
+    lines = console.render_lines(Markdown(source, hyperlinks=False), console.options)
+    return tuple(Strip(line).extend_cell_length(width) for line in lines)
+
+
+class HelpText(ScrollView, can_focus=True):
+    """The help's Markdown, drawn by Rich, scrolled as lines."""
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Up", show=False),
+        Binding("down", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "End", show=False),
+    ]
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+        self.lines: tuple[Strip, ...] = ()
+
+    def on_resize(self) -> None:
+        # (the width less a vertical scrollbar's column, whether or not one shows)
+        room = self.container_size.width - self.styles.scrollbar_size_vertical
+        width = max(20, room)
+        self.lines = rendered(self.source, width)
+        self.virtual_size = Size(width, len(self.lines))
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if not 0 <= index < len(self.lines):
+            return Strip.blank(width, self.visual_style.rich_style)
+        return self.lines[index].crop_extend(0, width, self.visual_style.rich_style)
+
+
 class HelpScreen(Modal[None]):
     """Keys and journeys; any of escape, `?` or `q` closes it."""
 
@@ -96,18 +150,20 @@ class HelpScreen(Modal[None]):
     DEFAULT_CSS = """
     HelpScreen {
         align: center middle;
-        & > VerticalScroll {
+        & > HelpText {
             width: 90%;
             max-width: 100;
             height: 90%;
             border: thick $primary;
             background: $surface;
             padding: 0 1;
+            overflow-x: hidden;
+            scrollbar-size-vertical: 1;
         }
     }
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as scroll:
-            scroll.border_title = "Help · esc to close"
-            yield Markdown(HELP)
+        text = HelpText(HELP)
+        text.border_title = "Help · esc to close"
+        yield text

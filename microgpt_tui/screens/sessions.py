@@ -23,6 +23,7 @@ from engine.loading import Loaded, load_session
 from engine.session import DebugSession
 from engine.trace import recording_trace
 from engine.value import Value
+from engine.walkthrough import replay
 from engine.workspace import Workspace
 from microgpt_tui import notes
 from microgpt_tui.display import node_name
@@ -36,6 +37,7 @@ class SessionLoaded(Message):
     loaded: Loaded
     choice: Choice
     seconds: float
+    shown: DebugSession | None = None  # what to show, if not `loaded.session` (a walk's root)
 
 
 @dataclass
@@ -97,20 +99,28 @@ class Sessions(Screen):
                 checkpoint=choice.checkpoint,
                 cancelled=lambda: worker.is_cancelled,
             )
+            shown = replay(choice.walk, loaded.session) if loaded and choice.walk else None
         except InputError as error:
             self.post_message(LoadFailed(str(error)))
             return
         if loaded is not None and not worker.is_cancelled:
-            self.post_message(SessionLoaded(loaded, choice, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            self.post_message(SessionLoaded(loaded, choice, seconds, shown))
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
         reloaded = self.controller.session is not None
         self.choice = message.choice
         self.load_seconds = message.seconds
         self.workspace = message.loaded.workspace
-        self.controller.install(message.loaded.session)  # (the old roots go with the old trace)
-        self.show_session(message.loaded.session)
-        if reloaded:
+        base = message.loaded.session
+        shown = message.shown or base
+        # (the old roots go with the old trace; a walk-through's root keeps its base to go back)
+        self.controller.install(shown, previous=[base] if shown is not base else [])
+        self.show_session(shown)
+        if message.choice.walk is not None:
+            self.note = notes.walk_opened_note(shown)
+            self.show_status(self.note)
+        elif reloaded:
             session = message.loaded.session
             self.notify(
                 f"Now debugging {session.doc!r} ({len(session.nodes):,} nodes).",
@@ -160,9 +170,10 @@ class Sessions(Screen):
         what = node.label or node.scope or node.op
         self.note = f"backprop from #{node.id} ({what}{where}): R goes back"
         self.show_status(self.note)
+        count = len(new.nodes)
         self.notify(
-            f"backprop from #{node.id} ({what}{where}): {len(new.nodes):,} nodes "
-            f"(of {len(session.nodes):,}); R goes back",
+            f"backprop from #{node.id} ({what}{where}): {count:,} node{'s' * (count != 1)} "
+            f"(of {len(session.nodes):,}), with the ids they have here; R goes back",
             title="Root here",
         )
         return new
@@ -179,8 +190,9 @@ class Sessions(Screen):
         session = controller.root_back()
         assert session is not None
         self.show_session(session)
+        count = len(session.nodes)
         self.notify(
-            f"back to the root {node_name(session.root)} ({len(session.nodes):,} nodes)",
+            f"back to the root {node_name(session.root)} ({count:,} node{'s' * (count != 1)})",
             title="Previous root",
         )
         return session

@@ -6,7 +6,8 @@ level the graph panel's place shows the `VectorPanel` and the inspector's the
 `VectorInspector`, both following the op the walk is at, or the op picked in
 the panel. Enter on a vector drills down: a scalar graph panel (`MemberGraph`)
 lists its nodes and the scalar inspector shows the one under the cursor; esc
-comes back.
+comes back. Below 120 columns these take the graph's and the inspector's turns
+(`screens.arrangement` says which places show; this, which widget shows in each).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.screen import Screen
+from textual.widget import Widget
 
 from engine.controller import Controller
 from engine.session import DebugSession
@@ -35,12 +37,15 @@ class VectorLevelViews(Screen):
     controller: Controller
     building: bool
     drilled: bool = False  # the graph panel lists one vector's scalars
+    level_placed: str | None = None  # the level whose panels are in their places
+    places_shown: frozenset[str]  # (Arrangement's: the places shown now)
 
     if TYPE_CHECKING:
 
         @property
         def session(self) -> DebugSession | None: ...
         def refresh_views(self, *, recentre: bool) -> None: ...
+        def name_panels(self) -> None: ...
 
     def action_toggle_level(self) -> None:
         """`v`: queue a switch to the other level (after the moves queued before it)."""
@@ -64,24 +69,41 @@ class VectorLevelViews(Screen):
             return SCALARS
         return DRILLED if self.drilled else VECTORS
 
-    def show_level(self) -> str:
-        """Show the panels of the level (`shown_level`), keeping the keyboard focus in place."""
-        shown = self.shown_level()
-        panels = {
+    def _graph_panels(self) -> dict[str, Widget]:
+        """What shows in the graph's place at each level."""
+        return {
             SCALARS: self.query_one("#graph", GraphView),
             VECTORS: self.query_one(VectorPanel),
             DRILLED: self.query_one(MemberGraph),
         }
-        if not panels[shown].display:
+
+    def show_level(self) -> str:
+        """Show the panels of the level (`shown_level`), keeping the keyboard focus in place."""
+        shown = self.shown_level()
+        if shown != self.level_placed:
+            panels = self._graph_panels()
             moving_focus = any(panel.has_focus for panel in panels.values())
-            for level, panel in panels.items():
-                panel.display = level == shown
-            vectors = shown == VECTORS
-            self.query_one("#inspector", Inspector).display = not vectors
-            self.query_one(VectorInspector).display = vectors
-            if moving_focus:
+            self.place_level_panels(self.places_shown)
+            self.name_panels()  # (below 120 columns the bar names the graph's place so)
+            if moving_focus and panels[shown].display:
                 panels[shown].focus()
         return shown
+
+    def place_level_panels(self, places: frozenset[str]) -> None:
+        """The level's panels in the graph's and the inspector's places, where those are shown
+        (all of them from 120 columns; below, the places on the current page)."""
+        shown = self.level_placed = self.shown_level()
+        for level, panel in self._graph_panels().items():
+            panel.display = level == shown and "graph" in places
+        vectors = shown == VECTORS
+        self.query_one("#inspector", Inspector).display = not vectors and "inspector" in places
+        self.query_one(VectorInspector).display = vectors and "inspector" in places
+
+    def place_names(self) -> dict[str, str]:
+        """What the panel bar calls a place at this level (the graph's: vectors, or scalars)."""
+        return {VECTORS: {"graph": "vectors"}, DRILLED: {"graph": "scalars"}}.get(
+            self.shown_level(), {}
+        )
 
     def refresh_vector_views(self, *, recentre: bool) -> VectorOp | None:
         """Paint the vector panel and inspector; the op they show."""

@@ -53,7 +53,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_doc_options(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--scope", metavar="PATH", help="a scope, e.g. pos3.layer0.attn.head1")
-    what.add_argument("--node", type=non_negative_int, metavar="ID", help="a node and its inputs")
+    what.add_argument(
+        "--node",
+        type=non_negative_int,
+        metavar="ID",
+        help="a node and its inputs; ID is a node of graph DOC@posP with --pos P (the ids "
+        "the debugger shows at that position), else of graph DOC@all (the document's)",
+    )
     what.add_argument("--overview", action="store_true", help="one token's forward pass")
     what.add_argument(
         "--paths-to",

@@ -109,6 +109,12 @@ def run(args: argparse.Namespace) -> int:
         f"({training.ws.source})",
         file=sys.stderr,
     )
+    if training.ws.data_note:
+        print(
+            f"{PROG}: note: training on {training.ws.data_note}: "
+            "its losses and samples differ from microgpt's",
+            file=sys.stderr,
+        )
     stopped, diverged = _train(training, log, out)
     saved = trainer.step > first
     if saved and sys.stderr.isatty():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checkpoint import save_checkpoint
-from engine.data import load_docs
+from engine.data import load_docs_noted
 from engine.errors import InputError
 from engine.history import History
 from engine.train import Trainer, shuffled
@@ -83,7 +83,10 @@ def _prepared(args: argparse.Namespace) -> TrainingRun:
         return TrainingRun(ws, trainer, seed, data, fingerprint, len(ws.docs), History())
 
     ws = open_workspace(**model_options(args))
-    docs = ws.docs if ws.docs is not None else load_docs(None)
+    if ws.docs is not None:
+        docs = ws.docs
+    else:
+        docs, ws.data_note = load_docs_noted(None)
     fingerprint = docs_fingerprint(docs)
     unknown = sorted(set("".join(docs)) - set(ws.tokenizer.vocab))
     if unknown:

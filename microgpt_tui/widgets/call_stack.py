@@ -29,7 +29,9 @@ class CallStack(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
-        Binding("enter", "select", "Select scope", tooltip="Select this scope (F focuses it)"),
+        Binding(
+            "enter", "select", "Select scope", show=False, tooltip="Select this scope (F: focus)"
+        ),  # (not in the footer: it stays the same whichever panel has the focus, see KeyFooter)
     ]
 
     COMPONENT_CLASSES = {

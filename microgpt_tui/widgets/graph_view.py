@@ -20,10 +20,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.session import BACKWARD, DebugSession
+from engine.session import DebugSession
 from engine.value import Value
-from microgpt_tui.display import PENDING, num
+from microgpt_tui.display import num, used_by
 from microgpt_tui.messages import NodeSelected
+from microgpt_tui.widgets.graph_columns import RowColumns
 
 MAX_DEPTH = 24  # rows nested deeper than this do not expand: centre on them instead
 MAX_CHILDREN = 48  # children listed per expanded row; the rest as "… N more"
@@ -39,6 +40,7 @@ class Row:
     node_id: int = -1
     direction: str = INPUTS  # which way this row expands: its inputs or its consumers
     local_grad: float | None = None  # d(parent row's node) / d(this node), or the reverse
+    edge_of: int = -1  # the node whose local gradient that is (known once it is computed)
     expanded: bool = False
     text: str = ""  # headings and "… more" rows
 
@@ -56,7 +58,7 @@ class GraphView(ScrollView, can_focus=True):
         Binding("right", "expand", "Expand", show=False),
         Binding("space", "toggle", "Expand", show=False),
         Binding("left", "collapse", "Collapse", show=False),
-        Binding("enter", "centre", "Centre here", tooltip="Centre the graph on this node"),
+        Binding("enter", "centre", "Centre here", show=False, tooltip="Centre the graph here"),
     ]
 
     COMPONENT_CLASSES = {
@@ -98,6 +100,7 @@ class GraphView(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.centre_id: int = -1
         self.current_id: int = -1  # the debugger's cursor node, marked ▶
+        self._name_width = 0  # the widest row name (see _measure_names)
 
     # -- what the app calls -------------------------------------------------------------
 
@@ -115,13 +118,16 @@ class GraphView(ScrollView, can_focus=True):
             return
         node = session.node(node_id)
         self.centre_id = node_id
-        consumers = list(dict.fromkeys(session.consumers_of(node)))
+        uses = session.consumers_of(node)
+        consumers = list(dict.fromkeys(uses))
+        root_or_loss = "loss" if session.rooted_at is None else "root"
+        summed = ", summed over its uses" if len(uses) != len(consumers) else ""
         rows: list[Row] = [
             Row(
                 "heading",
-                text=f"▲ used by {len(consumers)}   (∂ = ∂consumer/∂this)"
+                text=f"▲ {used_by(len(consumers), len(uses))}   (∂ = ∂consumer/∂this{summed})"
                 if consumers
-                else "▲ used by nothing: this is the loss",
+                else f"▲ used by nothing: this is the {root_or_loss}",
             )
         ]
         rows += self._children(node, CONSUMERS, 1)
@@ -181,8 +187,10 @@ class GraphView(ScrollView, can_focus=True):
                 )
                 pairs.append((consumer, local))
         rows = [
-            Row("node", depth, child.id, direction, local) for child, local in pairs[:MAX_CHILDREN]
-        ]
+            Row("node", depth, child.id, direction, local, edge_of=node.id if direction == INPUTS
+                else child.id)
+            for child, local in pairs[:MAX_CHILDREN]
+        ]  # fmt: skip
         if len(pairs) > MAX_CHILDREN:
             more = len(pairs) - MAX_CHILDREN
             rows.append(
@@ -234,6 +242,7 @@ class GraphView(ScrollView, can_focus=True):
         size = Size(room.width, max(len(self.rows), room.height))
         if size != self.virtual_size:
             self.virtual_size = size
+        self._measure_names()
         self.refresh()
 
     def on_resize(self) -> None:
@@ -368,27 +377,19 @@ class GraphView(ScrollView, can_focus=True):
         label = num(node.data) if node.op == "const" else (node.label or "")
         if label:
             segments.append(Segment(label + " ", base + style("graph-view--label")))
-        used = sum(len(s.text) for s in segments)
-        pad = max(1, 38 - used)  # values line up whatever the depth
-        segments.append(Segment(" " * pad, base))
-        dim = base + style("graph-view--dim")
-        if session.value_known(node):
-            segments.append(Segment(f"{'= ' + num(node.data):<13}", base))
-        else:
-            segments.append(Segment(f"{'= ' + PENDING:<13}", dim))
-        if session.phase == BACKWARD:
-            final = session.has_final_grad(node)
-            grad_style = base + style(
-                "graph-view--negative" if node.grad < 0 else "graph-view--positive"
-            )
-            if node.grad == 0 and not final:
-                segments.append(Segment(f"{'grad ' + PENDING:<16}", dim))
-            else:
-                text = f"grad {num(node.grad)}" + ("" if final else "…")
-                segments.append(Segment(f"{text:<16}", grad_style if final else dim))
-        if row.local_grad is not None:
-            segments.append(Segment(f"∂ {num(row.local_grad)}  ", dim))
         centre_scope = session.node(self.centre_id).scope if self.centre_id >= 0 else ""
-        if node.scope != centre_scope:
-            segments.append(Segment(node.scope, dim))
-        return segments
+        used = sum(len(s.text) for s in segments)
+        width = self.scrollable_content_region.width
+        columns = RowColumns(session, base, style, width, centre_scope, self._name_width)
+        return segments + columns.of(node, used, row.local_grad, row.edge_of)
+
+    def _measure_names(self) -> None:
+        """The widest name of the rows (the values' column starts after it)."""
+        session, widest = self.session, 0
+        for row in self.rows:
+            if row.kind == "node" and session is not None:
+                node = session.node(row.node_id)
+                label = num(node.data) if node.op == "const" else (node.label or "")
+                name = 3 + 2 * row.depth + len(f"#{node.id} {node.op} ") + len(label) + bool(label)
+                widest = max(widest, name)
+        self._name_width = widest

@@ -9,7 +9,8 @@ the node the backward pass just processed, what it added to each input:
 
 A Line-API widget: `describe()` makes plain lines of (text, style) pieces, and
 only the visible ones are painted, so a node with hundreds of terms costs no
-layout work.
+layout work. Lines wider than the panel wrap between words (`microgpt_tui.wrap`),
+so no number is ever cut, however narrow the panel.
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ from textual.strip import Strip
 
 from engine.session import BACKWARD, DebugSession, Term
 from engine.value import Value
-from microgpt_tui.display import PENDING, node_name, num
+from microgpt_tui.display import PENDING, node_name, num, used_by
+from microgpt_tui.wrap import Line, Piece, wrap_line
 
 MAX_TERMS = 500  # chain-rule terms listed; a node with more says how many are left out
 
-Piece = tuple[
-    str, str
-]  # (text, style: "", "muted", "bold", "title", "accent", "positive", "negative")
-Line = list[Piece]
+# a Piece is (text, style: "", "muted", "bold", "title", "accent", "positive", "negative")
 
 
 def term_text(local_grad: float, consumer_grad: float, value: float) -> str:
@@ -56,11 +55,11 @@ def describe(session: DebugSession, node: Value, *, just_processed: bool) -> lis
         if just_processed and node._children:
             lines += _passed_on(node)
     else:
-        n = session.consumer_count(node)
-        if n:
-            lines.append(
-                [("used by", "title"), (f"  {n} node{'s' * (n != 1)} (see the graph)", "muted")]
-            )
+        uses = session.consumer_count(node)
+        if uses:
+            nodes = session.consumer_nodes(node)
+            said = used_by(nodes, uses).removeprefix("used by ")
+            lines.append([("used by", "title"), (f"  {said} (see the graph)", "muted")])
     return lines
 
 
@@ -113,13 +112,14 @@ def _inputs(session: DebugSession, node: Value) -> list[Line]:
             return [[_key(""), ("a constant, wrapped as a leaf Value", "muted")]]
         return []
     lines: list[Line] = [[("inputs", "title"), ("  ∂this/∂input", "muted")]]
+    computed = session.value_known(node)  # its local gradients come with its value
     for child, local in zip(node._children, node._local_grads):
         shown = num(child.data) if session.value_known(child) else PENDING
         lines.append(
             [
                 (f"  {node_name(child):<26}", ""),
                 (f" = {shown:<10}", ""),
-                (f" ∂ {num(local)}", "accent"),
+                (f" ∂ {num(local) if computed else PENDING}", "accent"),
             ]
         )
     return lines
@@ -172,8 +172,8 @@ class Inspector(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     Inspector {
         background: $surface;
+        overflow-x: hidden;
         scrollbar-size-vertical: 1;
-        scrollbar-size-horizontal: 1;
         & > .inspector--muted { color: $text-muted; }
         & > .inspector--bold { text-style: bold; }
         & > .inspector--title { color: $text-primary; text-style: bold; }
@@ -185,9 +185,10 @@ class Inspector(ScrollView, can_focus=True):
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self.lines: list[Line] = []
+        self.lines: list[Line] = []  # what describe() said
+        self.rows: list[Line] = []  # the lines wrapped to the panel's width
         self._node: Value | None = None
-        self._grown = Size(0, 0)
+        self._grown = 0  # the height the content has reached (it never shrinks while shown)
 
     def show(
         self, session: DebugSession, node: Value | None, *, just_processed: bool = False
@@ -200,26 +201,22 @@ class Inspector(ScrollView, can_focus=True):
         self.refresh()
 
     def _update_size(self) -> None:
-        # Content that fits gets no scrollbars; content that does not makes the
-        # virtual size grow, never shrink, so that stepping from node to node rarely
-        # changes it (a change costs a layout of the whole screen).
+        # Lines wrap to the width (less the scrollbar's column, so that one appearing
+        # never rewraps them). Content that fits gets no scrollbar; content that does
+        # not makes the virtual height grow, never shrink, so that stepping from node to
+        # node rarely changes it (a change costs a layout of the whole screen).
         room = self.container_size  # the content area, scrollbars or not
-        width = max((sum(len(text) for text, _ in line) for line in self.lines), default=0)
-        height = len(self.lines)
-        if width <= room.width and height <= room.height:
-            size = room
-        else:  # (not wider than what the vertical scrollbar leaves, unless needed)
-            narrower = room.width - self.styles.scrollbar_size_vertical
-            size = Size(
-                max(width, narrower, self._grown.width),
-                max(height, room.height, self._grown.height),
-            )
-            self._grown = size
+        width = max(1, room.width - self.styles.scrollbar_size_vertical)
+        self.rows = [row for line in self.lines for row in wrap_line(line, width)]
+        height = len(self.rows)
+        if height > room.height:
+            self._grown = max(height, self._grown)
+        size = Size(room.width, max(room.height, self._grown))
         if size != self.virtual_size:
             self.virtual_size = size
 
     def on_resize(self) -> None:
-        self._grown = Size(0, 0)
+        self._grown = 0
         self._update_size()
 
     @property
@@ -232,12 +229,12 @@ class Inspector(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.visual_style.rich_style
         index = scroll_y + y
-        if not 0 <= index < len(self.lines):
+        if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
         segments = [
             Segment(
                 text, base + self.get_component_rich_style(f"inspector--{style}") if style else base
             )
-            for text, style in self.lines[index]
+            for text, style in self.rows[index]
         ]
         return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)

@@ -78,6 +78,13 @@ class ParameterIndex:
         matrix, i, j = self.locate(k)
         return f"{matrix}[{i}][{j}]"
 
+    def row_of_param(self, param: Value) -> int | None:
+        """The row of this parameter node, if it is one of the model's."""
+        for k, p in enumerate(self.params):
+            if p is param:
+                return k
+        return None
+
     def row_of(self, matrix: str, i: int, j: int) -> int:
         m = self.matrices.index(matrix)
         return self.starts[m] + i * self.shapes[m][1] + j
@@ -148,6 +155,7 @@ class ParameterList(LineView, can_focus=True):
             "enter",
             "select",
             "Inspect",
+            show=False,  # (in the parameters' header instead: the footer stays the same)
             tooltip="Inspect the parameter under the cursor",
             id="parameters.inspect",
         ),

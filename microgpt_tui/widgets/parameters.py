@@ -4,6 +4,10 @@ The list (`parameter_list.ParameterList`) is sortable (model order, name, |grad|
 largest first) and filterable by matrix; with one matrix chosen, a heatmap of
 its gradient sits beside the list. Grads show only in the backward phase, and
 fill in as the steps reach them.
+
+Opened from the debugger (`opened`), the view shows a heatmap at once: of the
+inspected parameter's matrix, else the first, until a matrix is chosen by hand
+(`[`, `]`, the drop-down; "all matrices" shows every parameter and no heatmap).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class ParametersView(Vertical):
             "S",
             "cycle_sort",
             "Sort",
+            show=False,  # (the header lists these keys: the footer stays the same, see KeyFooter)
             tooltip="Order the parameters: model order, name, |grad| largest first",
             id="parameters.sort",
         ),
@@ -63,6 +68,7 @@ class ParametersView(Vertical):
             "left_square_bracket",
             "step_matrix(-1)",
             "Prev matrix",
+            show=False,
             key_display="[",
             tooltip="Show only the previous matrix (and its heatmap)",
             id="parameters.previous_matrix",
@@ -71,6 +77,7 @@ class ParametersView(Vertical):
             "right_square_bracket",
             "step_matrix(1)",
             "Next matrix",
+            show=False,
             key_display="]",
             tooltip="Show only the next matrix (and its heatmap)",
             id="parameters.next_matrix",
@@ -99,6 +106,7 @@ class ParametersView(Vertical):
         self.session: DebugSession | None = None
         self.index: ParameterIndex | None = None
         self._resort_timer: Timer | None = None
+        self._matrix_chosen = False  # by hand: then opening the view keeps it
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="parameters-bar"):
@@ -179,7 +187,25 @@ class ParametersView(Vertical):
         """Filter to one matrix (its heatmap shows beside the list), or None for all."""
         if matrix is not None and self.index is not None and matrix not in self.index.matrices:
             raise ValueError(f"no matrix {matrix!r}")
+        self._matrix_chosen = True
         self.matrix = matrix
+
+    def opened(self, node: Value | None) -> None:
+        """The view is shown: focus the list (its keys work at once) and, unless a matrix was
+        chosen by hand, show `node`'s matrix if it is a parameter, else the first one."""
+        self.focus()
+        if self._matrix_chosen or self.index is None or not self.index.matrices:
+            return
+        matrix = self.index.matrices[0]
+        if node is not None and node.op == "param":
+            found = self.index.row_of_param(node)
+            if found is not None:
+                matrix = self.index.locate(found)[0]
+        if matrix != self.matrix:
+            self.set_reactive(ParametersView.matrix, matrix)
+            self.watch_matrix()
+        if node is not None:
+            self.move_cursor_to(node)
 
     def sort_by(self, key: str) -> None:
         """Order the list by "model" order, "name" or "grad" (|grad|, largest first)."""
@@ -289,6 +315,7 @@ class ParametersView(Vertical):
     def action_step_matrix(self, delta: int) -> None:
         if self.index is None:
             return
+        self._matrix_chosen = True
         choices: list[str | None] = [None, *self.index.matrices]
         at = choices.index(self.matrix)
         self.matrix = choices[(at + delta) % len(choices)]
@@ -297,8 +324,9 @@ class ParametersView(Vertical):
         self._rebuild_view()
 
     @on(Select.Changed, "#parameters-matrix")
-    def _matrix_chosen(self, event: Select.Changed) -> None:
+    def _matrix_picked(self, event: Select.Changed) -> None:
         event.stop()
+        self._matrix_chosen = True
         self.matrix = None if event.value is Select.NULL else str(event.value)
 
     @on(ParameterList.Highlighted)

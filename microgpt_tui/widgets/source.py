@@ -1,7 +1,12 @@
 """The model's source code with the line that created the current node highlighted.
 
 A Line-API widget: the file is highlighted once, then only visible lines are
-painted; moving the highlight repaints two lines and scrolls it into view.
+painted; moving the highlight repaints its rows and scrolls it into view.
+
+Every line is shown whole, from its start. The model's innermost lines are indented
+28 columns deep, so in a narrow panel the indentation is drawn narrower (each level
+of four spaces as two, or one: the same for every line, so the nesting still
+reads), and a line that still does not fit wraps, its continuation indented.
 """
 
 from __future__ import annotations
@@ -37,6 +42,35 @@ def short_path(filename: str) -> str:
 
 
 GUTTER = 6  # "▶ 113 "
+INDENT = 4  # the model's columns per level of indentation
+CONTINUED = 4  # a wrapped line's continuation: this much deeper than the line
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def indent_unit(plain_lines: list[str], code_width: int) -> int:
+    """Columns drawn per level of indentation: 4, or 2 or 1 when the deepest line's
+    indentation would take more than a third of the width."""
+    deepest = max((_indent(t) // INDENT for t in plain_lines if t.strip()), default=0)
+    for unit in (INDENT, 2):
+        if deepest * unit * 3 <= code_width:
+            return unit
+    return 1
+
+
+def wrap_points(text: str, width: int, continued: int) -> list[int]:
+    """Where each row of `text` starts: rows of `width`, continuations `continued` narrower
+    (their indentation), broken after a space if there is one in the row's last two fifths."""
+    starts, start, room = [0], 0, width
+    while len(text) - start > room:
+        end = start + room
+        space = text.rfind(" ", start + room * 3 // 5, end)
+        start = space + 1 if space >= 0 else end
+        starts.append(start)
+        room = max(1, width - continued)
+    return starts
 
 
 class SourceView(ScrollView):
@@ -62,6 +96,11 @@ class SourceView(ScrollView):
         self.lineno: int | None = None  # 1-based, the highlighted line
         self.note: str = ""  # shown instead of code when a node has no source line
         self._cache: dict[tuple, Strip] = {}
+        # the rows drawn: (line index, where in the line the row starts and ends)
+        self._rows: list[tuple[int, int, int]] = []
+        self._first_row: list[int] = []  # by line index: its first row
+        self._laid_for: tuple[int, int, str | None] = (-1, -1, None)  # (width, unit, file)
+        self._unit = INDENT
 
     def show_site(
         self, site: SourceSite | None, note: str = "", *, fallback: str | None = None
@@ -76,7 +115,7 @@ class SourceView(ScrollView):
             self.border_subtitle = note
             if self.filename is None and fallback is not None:
                 self._load(fallback)
-                self._set_size()
+                self._lay_out()
             self.note = note if not self.lines else ""
             self.refresh()
             return
@@ -86,7 +125,7 @@ class SourceView(ScrollView):
         self.lineno = site.lineno
         self.border_subtitle = f"line {site.lineno}, in {site.function}()"
         self.refresh()
-        if self._set_size():  # a new file: scroll once it is laid out
+        if self._lay_out():  # a new file or width: scroll once it is laid out
             self.call_after_refresh(self._scroll_to_line)
         else:
             self._scroll_to_line()
@@ -97,48 +136,59 @@ class SourceView(ScrollView):
         self._cache.clear()
         self.border_title = short_path(filename)
 
-    def _set_size(self) -> bool:
-        """Size the view to the file; True if that changed anything."""
-        size = Size(self.scrollable_content_region.width, len(self.lines))
-        if size == self.virtual_size:
+    def _lay_out(self) -> bool:
+        """Wrap the file to the width (once per file and width); True if that changed anything."""
+        width = self.scrollable_content_region.width
+        code_width = max(1, width - GUTTER)
+        plain = [line.plain.rstrip() for line in self.lines]
+        unit = indent_unit(plain, code_width)
+        if self._laid_for == (width, unit, self.filename):
             return False
-        self.virtual_size = size
+        self._laid_for, self._unit = (width, unit, self.filename), unit
+        self._rows, self._first_row = [], []
+        for index, text in enumerate(plain):
+            self._first_row.append(len(self._rows))
+            drawn = self._drawn_text(text, unit)
+            starts = wrap_points(drawn, code_width, _continued(drawn, code_width))
+            ends = [*starts[1:], len(drawn)]
+            self._rows += [(index, start, end) for start, end in zip(starts, ends, strict=True)]
+        size = Size(width, len(self._rows))
+        if size != self.virtual_size:
+            self.virtual_size = size
         return True
 
+    @staticmethod
+    def _drawn_text(text: str, unit: int) -> str:
+        indent = _indent(text)
+        return " " * _narrower(indent, unit) + text[indent:]
+
     def _scroll_to_line(self) -> None:
-        if self.lineno is None:
+        if self.lineno is None or not 0 < self.lineno <= len(self._first_row):
             return
         height = self.scrollable_content_region.height
-        top, line = self.scroll_offset.y, self.lineno - 1
-        if not top + 2 <= line < top + height - 2:
-            self.scroll_to(y=max(0, line - height // 2), animate=False)
+        top, row = self.scroll_offset.y, self._first_row[self.lineno - 1]
+        if not top + 2 <= row < top + height - 2:
+            self.scroll_to(y=max(0, row - height // 2), animate=False)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
+        self._lay_out()
         self._scroll_to_line()
 
-    def _code_strip(self, index: int) -> Strip:
-        """A whole line of highlighted code, cached (the code never changes)."""
-        key = (index, self.app.theme)
+    def _code_strip(self, index: int, unit: int) -> Strip:
+        """A whole line of highlighted code, its indentation drawn `unit` columns a level."""
+        key = (index, unit, self.app.theme)
         cached = self._cache.get(key)
         if cached is None:
             line = self.lines[index]
             strips = Visual.to_strips(self, line, max(1, line.cell_length), 1, self.visual_style)
-            cached = self._cache[key] = strips[0] if strips else Strip([])
+            strip = strips[0] if strips else Strip([])
+            indent = _indent(line.plain)
+            narrower = _narrower(indent, unit)
+            if narrower < indent:
+                blank = Segment(" " * narrower, self.visual_style.rich_style)
+                strip = Strip([blank, *strip.crop(indent, strip.cell_length)])
+            cached = self._cache[key] = strip
         return cached
-
-    def _shift(self, code_width: int) -> int:
-        """Columns of indentation to hide so that the highlighted line fits, if it can.
-
-        The model's innermost lines are indented 28 columns deep: in a narrow panel
-        the view slides left (every line alike, like scrolling) to show the code.
-        """
-        if self.lineno is None or not 0 < self.lineno <= len(self.lines):
-            return 0
-        text = self.lines[self.lineno - 1].plain
-        indent = len(text) - len(text.lstrip(" "))
-        overflow = len(text.rstrip()) - code_width
-        return max(0, min(indent - 4, overflow)) if overflow > 0 else 0
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -148,22 +198,39 @@ class SourceView(ScrollView):
             return (
                 Strip([Segment("  " + text, base)]).extend_cell_length(width, base).crop(0, width)
             )
-        index = self.scroll_offset.y + y
-        if not 0 <= index < len(self.lines):
+        row = self.scroll_offset.y + y
+        if not 0 <= row < len(self._rows):
             return Strip.blank(width, base)
+        index, start, end = self._rows[row]
         current = self.lineno == index + 1
         gutter_style = base + self.get_component_rich_style("source-view--gutter")
         line_style = self.get_component_rich_style("source-view--line") if current else None
-        marker = "▶" if current else " "
+        marker = "▶" if current and start == 0 else " "
+        number = f"{index + 1:>4} " if start == 0 else " " * (GUTTER - 1)
         gutter = [
             Segment(marker, base + self.get_component_rich_style("source-view--marker")),
-            Segment(f"{index + 1:>4} ", gutter_style),
+            Segment(number, gutter_style),
         ]
         code_width = max(1, width - GUTTER)
-        shift = self._shift(code_width)
-        code = list(self._code_strip(index).crop(shift, shift + code_width))
+        strip = self._code_strip(index, self._unit)
+        if start == 0:
+            code = list(strip.crop(0, min(end, code_width) if end else code_width))
+        else:  # a continuation: deeper than the line's own indentation
+            drawn = self._drawn_text(self.lines[index].plain, self._unit)
+            deeper = _continued(drawn, code_width)
+            code = [Segment(" " * deeper, base), *strip.crop(start, end)]
         segments = gutter + code
         if line_style is not None:  # the highlight goes over the syntax colours
             segments = [Segment(text, (style or base) + line_style) for text, style, _ in segments]
             return Strip(segments).extend_cell_length(width, base + line_style).crop(0, width)
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
+
+
+def _continued(drawn: str, code_width: int) -> int:
+    """The indentation of a wrapped line's continuation rows."""
+    return min(_indent(drawn) + CONTINUED, code_width // 2)
+
+
+def _narrower(indent: int, unit: int) -> int:
+    """`indent` columns of indentation drawn `unit` columns a level."""
+    return indent // INDENT * unit + indent % INDENT
