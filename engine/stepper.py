@@ -11,11 +11,8 @@ breakpoint scope. A focus scope makes every move stop only at nodes inside it
 (the nodes in between are still processed). `back` undoes the last move,
 whatever its size, restoring exactly the state before it.
 
-A walk's state depends only on its position (how many nodes of its order are
-processed): the same nodes processed in the same order give the same floats. So
-going back to an earlier position (`restart`, `go_to`) undoes the moves since (or,
-if that is longer, starts the phase again) and replays up to there, and undoing
-that replays forward to where the walk was: both exact, bit for bit.
+A walk can also go to any step exactly, an earlier one too (`restart`, `go_to`: the
+moves in `engine.rewinding`), as one move `back` undoes.
 
 In the forward replay a scope's nodes come in one block (creation order). The
 backward order is a depth-first one, so there a scope's nodes are interleaved
@@ -32,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.graph import id_bound, in_scope
+from engine.rewinding import Rewind, Rewinding
 from engine.value import Value, backward_order
 
 
@@ -44,16 +42,7 @@ class _Move:
     old_grads: list = field(default_factory=list)
 
 
-@dataclass
-class _Rewind:
-    """What `back` needs to undo a move to an earlier position: where the walk was, and the
-    moves it could undo then (the state itself is replayed: it depends only on the position)."""
-
-    start: int
-    history: list
-
-
-class Walk:
+class Walk(Rewinding):
     """A cursor over an order of nodes: `position` nodes have been processed."""
 
     phase = "walk"
@@ -63,7 +52,7 @@ class Walk:
         self.position = 0  # how many nodes of `order` are processed
         self.focus: str | None = None  # stop only at nodes inside this scope
         self.breakpoints: set[str] = set()  # scopes that `cont` stops on entering
-        self._history: list[_Move | _Rewind] = []
+        self._history: list[_Move | Rewind] = []
         self._scope_end: dict[str, int] = {}  # scope -> index of its last node in `order`
 
     # -- state ---------------------------------------------------------------------
@@ -161,57 +150,6 @@ class Walk:
             return 0
         return self._move(lambda node: self.position >= target, respect_focus=False)
 
-    def go_to(self, position: int) -> int:
-        """Be at exactly `position` processed nodes, earlier or later, as one move `back` undoes.
-
-        Later: the nodes in between are processed (focus and breakpoints ignored).
-        Earlier: the phase starts again and is replayed up to `position`. Returns how
-        many nodes away that was (0: already there, nothing recorded).
-        """
-        target = max(0, min(position, len(self.order)))
-        if target >= self.position:
-            return self.run_to(target)
-        start, saved = self.position, list(self._history)
-        if not self._undo_to(target):  # (further back than from the start)
-            self._start_again()
-        self._replay(target)
-        self._history = [_Rewind(start, saved)]
-        return start - target
-
-    def _undo_to(self, target: int) -> bool:
-        """Undo recorded moves until at most `target` nodes are processed, if that is cheaper
-        than starting again (fewer nodes to undo than to replay); False if not done."""
-        moves, at = [], self.position
-        for move in reversed(self._history):
-            if at <= target or isinstance(move, _Rewind) or self.position - target > target:
-                break
-            moves.append(move)
-            at = move.start
-        if at > target:
-            return False
-        for move in moves:
-            self._undo(move)
-        return True
-
-    def forget_moves(self) -> None:
-        """Nothing to undo from here (e.g. a walk-through just opened at this step)."""
-        self._history.clear()
-
-    def restart(self) -> int:
-        """Back to the start of the phase (`go_to(0)`): `back` returns to where the walk was."""
-        return self.go_to(0)
-
-    def first_stop(self) -> int:
-        """Go to where the phase's first step stops: after its first node inside the focus."""
-        focus, order = self.focus, self.order
-        first = next((i for i, n in enumerate(order) if in_scope(n.scope, focus or "")), None)
-        return self.go_to(len(order) if first is None else first + 1)
-
-    def last_stop(self) -> int:
-        """Go to the phase's last stop: after its last node inside the focus, or to the end."""
-        end = len(self.order) - 1 if self.focus is None else self.scope_end(self.focus)
-        return self.go_to(len(self.order) if end < 0 else end + 1)
-
     def where(self) -> str | None:
         """The scope the walk is in: the last processed node's, parameters not counting.
 
@@ -250,7 +188,7 @@ class Walk:
         if not self._history:
             return False
         move = self._history.pop()
-        if isinstance(move, _Rewind):  # (the moves made since were undone first)
+        if isinstance(move, Rewind):  # (the moves made since were undone first)
             self._replay(move.start)
             self._history = move.history
             return True
@@ -290,13 +228,6 @@ class Walk:
                 break
         self._history.append(move)
         return self.position - move.start
-
-    def _replay(self, position: int) -> None:
-        """Process nodes up to `position` without recording them (a rewind, or its undoing)."""
-        order = self.order
-        while self.position < position:
-            self._apply(order[self.position])
-            self.position += 1
 
     def _start_again(self) -> None:
         """The state before the phase's first step."""

@@ -10,9 +10,10 @@ vector level the vector panel and inspector: `screens.vector_level`), and the ba
 them so. The footer keeps only the keys that matter most, and the parameters tab
 puts its heatmap under the list instead of beside it.
 
-A mixin of `DebuggerScreen`; it switches tabs, shows and hides panels and sets
-their sizes, on a resize, a tab or a page change (never at a step, so stepping costs
-no layout). A tab's keys work as soon as it shows (the parameters list takes the focus).
+A mixin of `DebuggerScreen`; it switches tabs (and brings a tab's view up to date when
+it shows), shows and hides panels and sets their sizes, on a resize, a tab or a page
+change (never at a step, so stepping costs no layout). A tab's keys work as soon as it
+shows (the parameters list takes the focus).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
+from microgpt_tui.widgets.attention import AttentionView
 from microgpt_tui.widgets.footer import KeyFooter
 from microgpt_tui.widgets.panel_bar import PANEL, PanelBar
 from microgpt_tui.widgets.parameters import ParametersView
@@ -67,6 +69,7 @@ class Arrangement(Screen):
         def session(self) -> DebugSession | None: ...
         def place_level_panels(self, places: frozenset[str]) -> None: ...
         def place_names(self) -> dict[str, str]: ...
+        def refresh_explaining(self, active: str) -> None: ...
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
@@ -78,6 +81,30 @@ class Arrangement(Screen):
         if tab == "parameters" and self.session is not None and not view.has_focus_within:
             view.opened(self.controller.inspected_node())
         self.name_panels()
+
+    def refresh_tab_views(self) -> None:
+        """The parameters and attention views follow the session while they are shown.
+
+        A hidden one is brought up to date when its tab is opened: refreshing it at
+        every step would cost a layout of the screen each time for nothing visible.
+        """
+        session = self.session
+        if session is None:
+            return
+        active = self.query_one("#tabs", TabbedContent).active
+        if active == "parameters":
+            self.query_one(ParametersView).refresh_state()
+        elif active == "attention":
+            view = self.query_one(AttentionView)
+            cursor = session.cursor_node()
+            view.set_position(session.position_of(cursor) if cursor is not None else None)
+            view.refresh_state()
+        else:
+            self.refresh_explaining(active)  # the gradient and training tabs
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_tab_views()
+        self.tab_shown(event.pane.id or "")
 
     def pages(self) -> dict[str, tuple[str, ...]]:
         """The narrow layout's pages for this height, and the panels each shows."""

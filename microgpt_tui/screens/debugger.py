@@ -373,7 +373,7 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, VectorLevelViews,
             if recentre and self.controller.inspected is None and level == SCALARS:
                 graph.centre_on(cursor.id)
             graph.refresh_state()
-        self._refresh_tab_views()
+        self.refresh_tab_views()
 
     def _show_source(self, session: DebugSession, node: Value) -> None:
         note = ""
@@ -385,30 +385,6 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, VectorLevelViews,
             )
         fallback = self.source_file or model_source.__file__
         self.query_one(SourceView).show_site(session.source_site(node), note, fallback=fallback)
-
-    def _refresh_tab_views(self) -> None:
-        """The parameters and attention views follow the session while they are shown.
-
-        A hidden one is brought up to date when its tab is opened: refreshing it at
-        every step would cost a layout of the screen each time for nothing visible.
-        """
-        session = self.session
-        if session is None:
-            return
-        active = self.query_one("#tabs", TabbedContent).active
-        if active == "parameters":
-            self.query_one(ParametersView).refresh_state()
-        elif active == "attention":
-            view = self.query_one(AttentionView)
-            cursor = session.cursor_node()
-            view.set_position(session.position_of(cursor) if cursor is not None else None)
-            view.refresh_state()
-        else:
-            self.refresh_explaining(active)  # the gradient and training tabs
-
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._refresh_tab_views()
-        self.tab_shown(event.pane.id or "")
 
 
 def _titled(widget: Widget, title: str) -> Widget:
