@@ -22,7 +22,8 @@ _label = attrgetter("label")
 
 
 def first_computed(nodes: Sequence[Value]) -> int:
-    """The id of the first node that is not a parameter (parameters are added first)."""
+    """The place in `nodes` of the first node that is not a parameter (parameters are added
+    first)."""
     lo, hi = 0, len(nodes)
     while lo < hi:  # parameters come before everything else: bisect on "is a parameter"
         mid = (lo + hi) // 2

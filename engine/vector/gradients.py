@@ -82,20 +82,20 @@ def chain_rule_sums(op: VectorOp, walk: BackwardPass) -> Sums:
     The terms are `local_grad × consumer.grad`, added in the walk's order (as `terms_received`
     reads them: a consumer's grad is final once it has propagated).
     """
-    start, sums = op.start, {}
+    first, sums = op.first_id, {}  # (a node read from outside has a smaller id)
     nodes, position = op.nodes, walk.position
-    steps = walk.index_of[start : op.stop]  # where the op's nodes are in the walk's order
+    steps = op.steps_in(walk.index_of)  # where the op's nodes are in the walk's order
     for k in sorted(range(len(steps)), key=steps.__getitem__):
         if steps[k] >= position:
             break  # (the rest have not propagated yet)
         consumer = nodes[k]
         children = consumer._children
-        if len(children) == 2 and children[0].id >= start and children[1].id >= start:
+        if len(children) == 2 and children[0].id >= first and children[1].id >= first:
             continue  # (most: both inputs inside the op, such as a sum's running total)
         grad = consumer.grad
         for child, local in zip(children, consumer._local_grads, strict=True):
             i = child.id
-            if i < start:
+            if i < first:
                 sums[i] = sums[i] + local * grad if i in sums else local * grad
     return sums
 
@@ -103,9 +103,10 @@ def chain_rule_sums(op: VectorOp, walk: BackwardPass) -> Sums:
 def sums_from_terms(op: VectorOp, terms_of: Callable[[Value], Sequence]) -> Sums:
     """`chain_rule_sums` from each member's received terms (a replayed backward's records)."""
     sums: Sums = {}
+    first, last = op.first_id, op.last_id
     for operand in op.inputs:
         for member in operand.members:
-            from_op = [t.value for t in terms_of(member) if op.start <= t.consumer.id < op.stop]
+            from_op = [t.value for t in terms_of(member) if first <= t.consumer.id <= last]
             if from_op and member.id not in sums:
                 total = from_op[0]
                 for value in from_op[1:]:

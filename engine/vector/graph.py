@@ -107,7 +107,8 @@ class Operand:
 
 @dataclass(eq=False)
 class VectorOp:
-    """One operation between vectors: the scalar nodes `start <= id < stop` that made `output`."""
+    """One operation between vectors: the scalar nodes at places `start <= i < stop` of the
+    graph's node list that made `output` (their ids, unless a reroot left gaps in them)."""
 
     name: str  # what it computes: `linear W_q`, `q·k/√d`, `softmax`, `+ residual`
     scope: str
@@ -123,6 +124,28 @@ class VectorOp:
         assert self.graph is not None
         return self.graph.nodes[self.start : self.stop]
 
+    @property
+    def first_id(self) -> int:
+        """The id of its first node: every node it reads from outside has a smaller id (ids
+        grow in creation order, with gaps after a reroot), every node of its own not."""
+        assert self.graph is not None
+        return self.graph.nodes[self.start].id
+
+    @property
+    def last_id(self) -> int:
+        """The id of its last node."""
+        assert self.graph is not None
+        return self.graph.nodes[self.stop - 1].id
+
+    def steps_in(self, index_of: Sequence[int]) -> Sequence[int]:
+        """Where its nodes are in a walk's order, from the walk's `index_of` (by node id)."""
+        assert self.graph is not None
+        nodes = self.graph.nodes
+        first, last = nodes[self.start].id, nodes[self.stop - 1].id
+        if last - first == self.stop - 1 - self.start:  # (its ids have no gaps: a slice)
+            return index_of[first : last + 1]
+        return [index_of[node.id] for node in nodes[self.start : self.stop]]
+
     @cached_property
     def inputs(self) -> list[Operand]:
         """The vectors it reads (parameters included), in the order it first reads them."""
@@ -130,7 +153,9 @@ class VectorOp:
         return self.graph.resolve_inputs(self)
 
     def __repr__(self) -> str:
-        return f"VectorOp({self.name!r}, {self.scope!r}, #{self.start}..#{self.stop - 1})"
+        if self.graph is None:
+            return f"VectorOp({self.name!r}, {self.scope!r}, [{self.start}:{self.stop}])"
+        return f"VectorOp({self.name!r}, {self.scope!r}, #{self.first_id}..#{self.last_id})"
 
 
 class VectorGraph:

@@ -47,9 +47,6 @@ class InputResolver:
 
     def __init__(self, nodes: Sequence[Value], state_dict: Mapping | None) -> None:
         self.nodes = nodes
-        # a node's place in `nodes`: its id (read in C), unless a reroot left gaps in the ids
-        dense = not nodes or nodes[-1].id == len(nodes) - 1
-        self._place = _id if dense else places_in(nodes)
         self._state_dict = state_dict
         self._params: ParamIndex | None = None
         self._param_vectors: dict[tuple[str, tuple[int, ...]], Vector] = {}
@@ -62,11 +59,12 @@ class InputResolver:
         return self._params
 
     def __call__(self, graph: VectorGraph, op: VectorOp) -> list[Operand]:
-        start = op.start
         outside: dict[int, Value] = {}  # in the order the op first reads them
-        children = list(chain.from_iterable(map(_children, self.nodes[start : op.stop])))
-        # (the test in C: most children are the op's own nodes, an op has up to 66,000)
-        for child in compress(children, map(start.__gt__, map(self._place, children))):
+        children = list(chain.from_iterable(map(_children, self.nodes[op.start : op.stop])))
+        # read from outside: made before the op, so a smaller id than its first node's (ids
+        # grow in creation order, with gaps after a reroot); the test in C: most children
+        # are the op's own nodes, an op has up to 66,000
+        for child in compress(children, map(op.first_id.__gt__, map(_id, children))):
             outside.setdefault(child.id, child)
         where = self.params.where
         read: dict[tuple[str, object], set] = {}  # ("v", vector): positions; ("p", matrix): cells

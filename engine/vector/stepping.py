@@ -20,7 +20,7 @@ the scalar nodes up to it with `run_to`, as one move that `back` undoes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from engine.graph import in_scope
 from engine.recorded_backward import ReplayWalk
@@ -48,7 +48,7 @@ class VectorWalk:
             if index is None:
                 first, last = op.start, op.stop - 1
             else:
-                first, last = _span(index[op.start : op.stop])
+                first, last = _span(op.steps_in(index))
             self.first.append(first)
             self.last.append(last)
             if last >= 0:
@@ -163,7 +163,7 @@ class VectorWalk:
         return walk.run_to(target)
 
 
-def _span(steps: list[int]) -> tuple[int, int]:
+def _span(steps: Sequence[int]) -> tuple[int, int]:
     """The first and last step of an op's nodes; a recorded backward may skip some (-1).
 
     An op none of whose nodes the walk steps has no completion: (-1, -1).

@@ -64,7 +64,7 @@ def describe_op(session: DebugSession, op: VectorOp, gradient: OpGradient) -> li
         [_key("computes"), (gradient.computes, "bold")],
         [
             _key("nodes"),
-            (f"{op.stop - op.start:,} scalar nodes #{op.start}…#{op.stop - 1}", ""),
+            (f"{op.stop - op.start:,} scalar nodes #{op.first_id}…#{op.last_id}", ""),
             (f"   (op {op.number + 1} of {count})", "muted"),
         ],
     ]
