@@ -263,3 +263,52 @@ async def test_picking_an_op_of_an_inner_scope_keeps_the_panel_where_it_is(
         inspector = app.debugger.query_one(VectorInspector)
         assert inspector.op.name == "softmax" and inspector.op.scope.endswith("head0.softmax")
         assert panel.scope == "pos4.layer0.attn" and panel.cursor == at
+
+
+def painted(widget) -> list[str]:
+    """The lines a widget paints now (its visible content)."""
+    return [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_the_vector_inspector_paints_its_lines_whole(app: DebuggerApp, size) -> None:
+    """Lines wrap to the width (as the scalar inspector's), never cut; scrolling reaches all."""
+    async with app.run_test(size=size) as pilot:
+        await in_the_head(pilot, "s", "s")
+        inspector = app.debugger.query_one(VectorInspector)
+        assert inspector.op.name == "softmax" and inspector.display
+        width = inspector.scrollable_content_region.width
+        assert all(sum(len(text) for text, _ in row) <= width for row in inspector.rows)
+        on_screen = []
+        for top in range(0, len(inspector.rows), inspector.scrollable_content_region.height):
+            inspector.scroll_to(y=top, animate=False)
+            await settle(pilot)
+            on_screen += painted(inspector)
+        shown = " ".join(" ".join(on_screen).split())
+        for line in inspector.lines:  # every number of every line, where it can be read
+            assert " ".join("".join(text for text, _ in line).split()) in shown
+
+
+async def test_root_here_then_the_vector_level_steps_and_paints(app: DebuggerApp) -> None:
+    """On a rerooted session (ids with gaps) the panel and inspector show each op."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        session = app.session
+        node = next(n for n in reversed(session.nodes) if n.scope == "pos3.layer0.attn")
+        app.inspect_node(node.id)
+        await press(pilot, "r", "v", "s", "s")
+        rooted = app.session
+        assert rooted is not session and rooted.nodes[-1].id != len(rooted.nodes) - 1
+        assert rooted.level == VECTOR and rooted.vectors.current.completed_op is not None
+        op = rooted.vectors.current.completed_op
+        screen = app.debugger
+        panel, inspector = screen.query_one(VectorPanel), screen.query_one(VectorInspector)
+        assert panel.display and inspector.display and inspector.op is op
+        assert op.name in panel.text and any("✓ done" in line for line in painted(panel))
+        assert f"#{op.first_id}…#{op.last_id}" in " ".join(painted(inspector))
+        twin = DebugSession(screen.workspace.model, session.tokenizer, session.doc, session.pos)
+        twin = twin.rerooted(twin.node(node.id))
+        twin.set_phase("backward")
+        while twin.backward.position < rooted.backward.position:
+            twin.move("step")
+        assert [n.grad for n in twin.nodes] == [n.grad for n in rooted.nodes]

@@ -183,6 +183,9 @@ class Inspector(ScrollView, can_focus=True):
     }
     """
 
+    GROW_BY = 1
+    """The virtual height grows by whole steps of this many rows."""
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.lines: list[Line] = []  # what describe() said
@@ -209,8 +212,8 @@ class Inspector(ScrollView, can_focus=True):
         width = max(1, room.width - self.styles.scrollbar_size_vertical)
         self.rows = [row for line in self.lines for row in wrap_line(line, width)]
         height = len(self.rows)
-        if height > room.height:
-            self._grown = max(height, self._grown)
+        if height > room.height:  # (in whole steps of GROW_BY rows)
+            self._grown = max(-(-height // self.GROW_BY) * self.GROW_BY, self._grown)
         size = Size(room.width, max(room.height, self._grown))
         if size != self.virtual_size:
             self.virtual_size = size

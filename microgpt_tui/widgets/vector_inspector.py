@@ -17,8 +17,6 @@ order (the chain rule in backward()'s order, the vector form by index).
 
 from __future__ import annotations
 
-from textual.geometry import Size
-
 from engine.session import BACKWARD, DebugSession
 from engine.stepper import BackwardPass
 from engine.vector import DONE, RUNNING, VectorOp
@@ -27,7 +25,6 @@ from microgpt_tui.display import PENDING, num
 from microgpt_tui.widgets.inspector import Inspector, Line
 
 MAX_ENTRIES = 24  # entries listed per vector (a matrix: the first ones); the rest are counted
-GROWTH = Size(40, 128)  # the virtual size grows by whole steps of this
 ORDER_NOTE = ("the chain rule adds the terms in", "backward()'s order: last bits may differ")
 
 
@@ -143,9 +140,10 @@ def _side(side: Side, label: str) -> list[Line]:
         where = f"[{i // width}][{i % width}]" if width else f"[{index[operand.positions[i]]}]"
         scalar = side.scalar[i]
         vector = forms[i] if forms is not None else None
-        line: Line = [(f"  {where:<8}", "muted"), (f"{num(m.data, 6):<11}", "")]
-        line.append((f"{num(vector, 6) if vector is not None else '':<12}", "accent"))
-        line.append((f"{num(scalar, 6) if scalar is not None else PENDING:<12}", ""))
+        # (a space after each number, however long: -0.000618176 fills its column)
+        line: Line = [(f"  {where:<8}", "muted"), (f"{num(m.data, 6):<10} ", "")]
+        line.append((f"{num(vector, 6) if vector is not None else '':<11} ", "accent"))
+        line.append((f"{num(scalar, 6) if scalar is not None else PENDING:<11} ", ""))
         if vector is not None and scalar is not None:
             same = vector == scalar
             line.append(("=" if same else f"≈ {abs(vector - scalar):.0e}", "muted"))
@@ -173,7 +171,10 @@ def _summary(gradient: OpGradient) -> list[Line]:
 
 
 class VectorInspector(Inspector):
-    """Shows `describe_op()` for the op the debugger is at (or the one picked)."""
+    """Shows `describe_op()` for the op the debugger is at (or the one picked): lines wrapped to
+    the width as the inspector's."""
+
+    GROW_BY = 128  # (each op has its own number of lines: a change of size costs a layout)
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -191,21 +192,3 @@ class VectorInspector(Inspector):
             self.scroll_to(0, 0, animate=False)
         self._update_size()
         self.refresh()
-
-    def _update_size(self) -> None:
-        # As the inspector's (grow, never shrink), in steps of GROWTH: each op has its
-        # own number of lines, and every change of the virtual size costs a layout.
-        room, grown = self.container_size, self._grown
-        width = max((sum(len(text) for text, _ in line) for line in self.lines), default=0)
-        height = len(self.lines)
-        if not grown and width <= room.width and height <= room.height:
-            size = room
-        else:
-            narrower = room.width - self.styles.scrollbar_size_vertical
-            size = Size(
-                max(-(-width // GROWTH.width) * GROWTH.width, narrower, grown.width),
-                max(-(-height // GROWTH.height) * GROWTH.height, room.height, grown.height),
-            )
-            self._grown = size
-        if size != self.virtual_size:
-            self.virtual_size = size
