@@ -75,14 +75,23 @@ class Controller:
 
     # -- sessions --------------------------------------------------------------------
 
-    def install(self, session: DebugSession, previous: list[DebugSession] | None = None) -> None:
+    def install(
+        self,
+        session: DebugSession,
+        previous: list[DebugSession] | None = None,
+        *,
+        keep_level: bool = True,
+    ) -> None:
         """Debug another trace: the roots of the old one go with it. `previous`: the sessions
-        `session` was rooted from, if it was (a walk-through opened after a Root here)."""
+        `session` was rooted from, if it was (a walk-through opened after a Root here).
+        The new session opens at the level the old one was at, unless not `keep_level`
+        (a walk-through opens at its own)."""
         self.previous_sessions[:] = previous or []
-        self._switch(session)
+        self._switch(session, keep_level=keep_level)
 
-    def _switch(self, session: DebugSession) -> None:
-        level = self.session.level if self.session is not None else session.level
+    def _switch(self, session: DebugSession, *, keep_level: bool = True) -> None:
+        old = self.session
+        level = old.level if old is not None and keep_level else session.level
         self.session = session
         self._pending = deque()  # a runner busy with the old session keeps its own queue
         self.follow()

@@ -12,9 +12,10 @@ A small JSON file, written atomically and validated on load like a checkpoint
      "model": "default model"}
 
 `pos` null is the document's loss (every position); `root` is the id of the node a
-Root here made the root (ids are kept by a Root here); `level` is "scalar" (the
-vector level will add "vector"). `graph` says which graph it was saved on, so that
-opening it on another model, whose steps would mean other nodes, is refused.
+Root here made the root (ids are kept by a Root here); `level` is "scalar" or
+"vector" (`engine.vector.level`: what a step is; it changes no value or grad).
+`graph` says which graph it was saved on, so that opening it on another model, whose
+steps would mean other nodes, is refused.
 
 Replaying it is exact: a walk's state depends only on its position, so the same
 steps give the same values and grads, float for float.
@@ -33,10 +34,9 @@ from engine.errors import InputError
 from engine.fs import read_regular, write_text_atomically
 from engine.moves import BACKWARD, FORWARD, PHASES
 from engine.session import DebugSession
+from engine.vector.level import LEVELS, SCALAR
 
 FORMAT, VERSION = "microgpt-tui.walk", 1
-LEVELS = ("scalar",)
-"""The levels this version can show (issue 9's vector level will add "vector")."""
 MAX_WALK_BYTES = 1024 * 1024  # a walk is a few hundred bytes; a bound on what a wrong file costs
 KEYS = {
     "format", "version", "doc", "pos", "level", "root", "focus", "breakpoints", "bookmarks",
@@ -52,7 +52,7 @@ class WalkThrough:
     pos: int | None  # None: the document's loss, every position
     phase: str = FORWARD
     steps: dict[str, int] = field(default_factory=lambda: {FORWARD: 0, BACKWARD: 0})
-    level: str = "scalar"
+    level: str = SCALAR  # one of LEVELS
     root: int | None = None  # after a Root here: the id of the root
     focus: str | None = None
     breakpoints: tuple[str, ...] = ()
@@ -79,6 +79,7 @@ def walk_of(session: DebugSession, base: DebugSession, model: str = "") -> WalkT
         pos=base.pos,
         phase=session.phase,
         steps={FORWARD: session.forward.position, BACKWARD: session.backward.position},
+        level=session.level,
         root=session.rooted_at,
         focus=session.focus,
         breakpoints=tuple(sorted(session.breakpoints)),
@@ -94,7 +95,8 @@ def replay(walk: WalkThrough, base: DebugSession) -> DebugSession:
     """Put `base` (a fresh session of the walk's document and position) where `walk` was.
 
     Returns the session to show: `base` itself, or the one a Root here at `walk.root`
-    gives. InputError if the walk does not fit this graph (another model, say).
+    gives, at the walk's level (the vector level is built here, the first time: on the
+    caller's thread). InputError if the walk does not fit this graph (another model, say).
     """
     if (base.graph_name, len(base.nodes), base.loss) != (walk.graph, walk.nodes, walk.loss):
         saved = f"{walk.nodes:,} nodes, loss {walk.loss:.6g}"
@@ -120,6 +122,7 @@ def replay(walk: WalkThrough, base: DebugSession) -> DebugSession:
         stepper.go_to(walk.steps[phase])
         stepper.forget_moves()  # (the walk-through is where it starts: nothing to undo)
     session.set_phase(walk.phase)
+    session.move(walk.level)  # (nothing moves: a level is what a step is made of)
     return session
 
 
@@ -191,7 +194,7 @@ def _parse(data: dict[str, Any]) -> WalkThrough:
         raise _Invalid(f"missing field(s) {', '.join(map(repr, missing))}")
     level = _text(data, "level")
     if level not in LEVELS:
-        raise _Invalid(f"level {level!r} is not available (this version shows: scalar)")
+        raise _Invalid(f"level {level!r} is not one of {', '.join(LEVELS)}")
     graph = data["graph"]
     if not isinstance(graph, dict) or set(graph) != {"name", "nodes", "loss"}:
         raise _Invalid('"graph" must be {"name": ..., "nodes": ..., "loss": ...}')

@@ -72,7 +72,8 @@ DEBUGGER_KEYS: list[Key] = [
         tooltip="Jump to the next bookmarked step, exactly as it was (p comes back)",
         id="debugger.next_bookmark", command="Jump to the next bookmark", section=REHEARSING),
     Key("w", "save_walk", "Save walk", show=False,
-        tooltip="Save the walk-through: document, position, focus, breakpoints, bookmarks, step",
+        tooltip="Save the walk-through: document, position, level, focus, breakpoints, bookmarks, "
+        "step",
         id="debugger.save_walk", command="Save the walk-through…", section=REHEARSING,
         priority=True),
     Key("W", "open_walk", "Open walk", show=False,

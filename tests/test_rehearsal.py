@@ -114,6 +114,41 @@ async def test_a_saved_walk_reopens_at_the_same_step_with_the_same_grads(tmp_pat
         assert "opened the walk-through" in status(opened)
 
 
+async def test_a_walk_saved_at_vector_level_reopens_at_vector_level(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", "v")
+        app.select_scope(HEAD)
+        await press(pilot, "F", "s", "s", "m")  # the head's softmax, bookmarked
+        saved, op = state(app), app.session.vectors.shown_op().name
+        assert app.session.level == "vector" and op == "softmax"
+        await press(pilot, "w")
+        app.screen.query_one("#path-input").value = "vectors.json"
+        await press(pilot, "enter")
+    # in an app at the scalar level: W opens it at the vector level (not the app's level)
+    again = make_app(tmp_path)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert again.session.level == "scalar"
+        await press(pilot, "W")
+        again.screen.query_one("#path-input").value = "vectors.json"
+        await press(pilot, "enter")
+        session = again.session
+        assert session.level == "vector" and state(again) == saved
+        assert session.vectors.shown_op().name == op and "VECTORS" in status(again)
+        assert again.debugger.query_one("#vector-graph").display
+        await press(pilot, "s")  # the next vector op, from where the walk was
+        assert session.vectors.current.completed_op.name == "q·k/√d"
+    # and with --walk
+    model = ["--seed", "42", "--data", str(data_file(tmp_path))]
+    opened = debug.walk_app(cli.parse_args(["--walk", "vectors.json", *model]), terminal=False)
+    async with opened.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert opened.session.level == "vector" and state(opened) == saved
+        assert opened.debugger.query_one("#vector-graph").display
+
+
 def test_walk_on_the_command_line_refuses_bad_input_in_one_line(tmp_path: Path, capsys) -> None:
     data = str(data_file(tmp_path))
     bad = tmp_path / "bad.json"

@@ -155,6 +155,18 @@ def test_a_new_session_opens_at_the_level_the_old_one_was_at() -> None:
     assert controller.level == VECTOR
 
 
+def test_a_walk_through_opens_at_its_own_level() -> None:
+    controller = synchronous(small_session())
+    controller.set_level(VECTOR)
+    controller.install(small_session(), keep_level=False)  # a walk saved at scalar level
+    assert controller.level == SCALAR
+    walk = small_session()
+    walk.move(VECTOR)
+    controller.set_level(SCALAR)
+    controller.install(walk, keep_level=False)
+    assert controller.level == VECTOR
+
+
 @pytest.mark.parametrize("phase", [FORWARD, BACKWARD])
 def test_the_walks_tight_run_to_makes_the_generic_ones_writes(phase: str) -> None:
     """`run_to` (what a vector move uses) is a tight loop in both walks: the same grads, the

@@ -88,6 +88,37 @@ def test_the_file_is_small_json_and_the_document_graph_works_too(tmp_path: Path)
     assert state(replay(load_walk(path), session(None))) == state(s)
 
 
+def test_a_walk_saved_at_vector_level_reopens_at_vector_level(tmp_path: Path) -> None:
+    s = rehearsed()  # (in the backward phase, focused on the head)
+    s.move("vector")
+    s.move("step")  # a vector op
+    s.move("step")
+    s.bookmarks.toggle(s.step_now)
+    path = tmp_path / "vectors.json"
+    save_walk(path, walk_of(s, s))
+    assert json.loads(path.read_text())["level"] == "vector"
+    opened = replay(load_walk(path), session())
+    assert opened.level == "vector" and state(opened) == state(s)  # every grad ==
+    assert opened.vectors.shown_op() is not None
+    assert opened.vectors.shown_op().name == s.vectors.shown_op().name
+    for moved in (s, opened):  # and from there a vector step goes on alike
+        moved.move("step")
+    assert state(opened) == state(s)
+
+
+def test_a_rooted_walk_at_vector_level_reopens_so(tmp_path: Path) -> None:
+    base = session()
+    node = next(n for n in reversed(base.nodes) if n.scope == "pos2.layer0.attn")
+    rooted = base.rerooted(node)
+    rooted.set_phase(BACKWARD)
+    rooted.move("vector")
+    rooted.move("step")
+    save_walk(tmp_path / "w.json", walk_of(rooted, base))
+    opened = replay(load_walk(tmp_path / "w.json"), session())
+    assert opened.rooted_at == node.id and opened.level == "vector"
+    assert state(opened) == state(rooted)
+
+
 def test_opening_it_on_another_model_is_refused(tmp_path: Path) -> None:
     s = rehearsed()
     save_walk(tmp_path / "w.json", walk_of(s, s, "fresh model (seed 42)"))
@@ -123,7 +154,7 @@ GOOD = {
     [
         ({"format": "microgpt-tui.checkpoint"}, '"format" is'),
         ({"version": 2}, "version 2 is not supported"),
-        ({"level": "vector"}, "level 'vector' is not available"),
+        ({"level": "matrix"}, "level 'matrix' is not one of scalar, vector"),
         ({"extra": 1}, "unexpected field(s) 'extra'"),
         ({"pos": -1}, '"pos" must be a whole number'),
         ({"pos": 1.5}, '"pos" must be a whole number'),

@@ -114,8 +114,11 @@ class Sessions(Screen):
         self.workspace = message.loaded.workspace
         base = message.loaded.session
         shown = message.shown or base
-        # (the old roots go with the old trace; a walk-through's root keeps its base to go back)
-        self.controller.install(shown, previous=[base] if shown is not base else [])
+        # (the old roots go with the old trace; a walk-through's root keeps its base to go back,
+        # and it opens at its own level)
+        walk = message.choice.walk is not None
+        previous = [base] if shown is not base else []
+        self.controller.install(shown, previous=previous, keep_level=not walk)
         self.show_session(shown)
         if message.choice.walk is not None:
             self.note = notes.walk_opened_note(shown)
