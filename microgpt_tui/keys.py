@@ -84,7 +84,8 @@ DEBUGGER_KEYS: list[Key] = [
         tooltip="Copy the inspected node's value and grad, all digits, to the clipboard",
         id="debugger.copy_value", command="Copy the inspected value", section=REHEARSING),
     Key("Y", "copy('chain')", "Copy chain rule", show=False,
-        tooltip="Copy the inspected node's chain-rule lines (received, passed on) to the clipboard",
+        tooltip="Copy the inspected node's chain-rule lines (received, passed on; at vector level "
+        "the op's gradient two ways) to the clipboard",
         id="debugger.copy_chain", command="Copy the chain-rule lines", section=REHEARSING),
     Key("F", "focus_scope", "Focus",
         tooltip="Stop only inside the selected scope (else the current one); again to clear",

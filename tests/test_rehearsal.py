@@ -13,6 +13,7 @@ from microgpt_tui import cli
 from microgpt_tui.display import node_name
 from microgpt_tui.screens.ask import AskScreen
 from microgpt_tui.subcommands import debug
+from microgpt_tui.widgets.vector_inspector import VectorInspector
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +192,18 @@ async def test_copy_the_value_and_the_chain_rule_lines(tmp_path: Path) -> None:
         assert "passed on" in copied and copied.count("grad +=") >= len(node._children)
         await press(pilot, "y")
         assert app.clipboard.endswith(f", grad = {float(node.grad)!r}")
+
+
+async def test_at_vector_level_the_chain_rule_copy_is_the_ops_lines(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", "s", "s", "Y")
+        scalar = app.clipboard
+        await press(pilot, "v", "s", "Y")  # the inspector now shows an op, not a node
+        inspector = app.debugger.query_one(VectorInspector)
+        assert app.clipboard == inspector.text != scalar
+        assert inspector.op.name in app.clipboard and "gradient" in app.clipboard
+        assert f"copied the inspector's lines on op {inspector.op.name}" in status(app)
+        await press(pilot, "v", "Y")  # back at scalars: the node's chain rule again
+        assert app.clipboard.startswith("received")

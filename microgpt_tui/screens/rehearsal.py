@@ -3,6 +3,7 @@
 A mixin of `DebuggerScreen`. The engine keeps the bookmarks (the session's), makes
 the jumps (moves the runner applies, each undone by `p`) and saves and replays
 walk-throughs (`engine.walkthrough`); this asks for the file and says what happened.
+At vector level `Y` copies what the inspector shows there: the op's gradient, two ways.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from microgpt_tui import notes
 from microgpt_tui.display import node_name
 from microgpt_tui.screens.ask import AskScreen
 from microgpt_tui.screens.choose import Choice
+from microgpt_tui.screens.vector_level import VECTORS
 from microgpt_tui.widgets import Inspector
+from microgpt_tui.widgets.vector_inspector import VectorInspector
 
 if TYPE_CHECKING:
     from engine.controller import Controller
@@ -47,6 +50,7 @@ class Rehearsal(Screen):
         def busy(self) -> bool: ...
         def show_status(self, note: str) -> None: ...
         def load(self, choice: Choice) -> None: ...
+        def shown_level(self) -> str: ...
 
     # -- bookmarks ---------------------------------------------------------------------------
 
@@ -136,7 +140,8 @@ class Rehearsal(Screen):
     # -- the clipboard ---------------------------------------------------------------------------
 
     def action_copy(self, what: str) -> None:
-        """Copy the inspected node's value (all digits) or its chain-rule lines."""
+        """Copy the inspected node's value (all digits) or its chain-rule lines (at vector
+        level: the op's lines, its gradient two ways)."""
         session, node = self.session, self.controller.inspected_node()
         if session is None or node is None:
             return
@@ -145,14 +150,23 @@ class Rehearsal(Screen):
             if session.phase == BACKWARD:
                 text += f", grad = {float(node.grad)!r}"
             said = "the value" + (" and grad" if session.phase == BACKWARD else "")
+        elif self.shown_level() == VECTORS:  # (the inspector shows the op, not a node)
+            inspector = self.query_one(VectorInspector)
+            if inspector.op is None:
+                return
+            self._copy(inspector.text, f"the inspector's lines on op {inspector.op.name}")
+            return
         else:
-            text = chain_text(self.query_one(Inspector).lines)
+            text = chain_text(self.query_one("#inspector", Inspector).lines)
             said = "the chain-rule lines"
             if not text:
                 self.notify("no chain-rule lines here: b for the backward phase", timeout=4)
                 return
+        self._copy(text, f"{said} of #{node.id}")
+
+    def _copy(self, text: str, said: str) -> None:
         self.app.copy_to_clipboard(text)
-        self.note = f"copied {said} of #{node.id}"
+        self.note = f"copied {said}"
         self.show_status(self.note)
 
 
