@@ -572,22 +572,32 @@ def make_host_with(session: DebugSession, node_id: int | None, scope: str, **kwa
 
 
 async def export_and_wait(app, pilot) -> None:
-    """Click Export, then wait until the dialog has heard back: closed, or a new error shown.
+    """Press Export, then wait until the dialog has heard back: closed, or a new error shown.
 
-    (Not "the button is enabled again": until the click itself is handled, it still is.)
+    (Not "the button is enabled again": until the press itself is handled, it still is.)
+    The button is pressed as a click would press it, without aiming at screen cells: a toast
+    or a slow layout on a loaded machine must not make the test miss the button. Waits up
+    to 60 s of wall time (a loaded CI machine renders slowly), then says what it saw.
     """
+    import time
+
     screen = app.screen
     error = screen.query_one("#export-error")
     error.update("")
-    await pilot.click("#export-button")
-    for _ in range(400):  # the click, the worker, then its message to the dialog
+    button = screen.query_one("#export-button")
+    button.press()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the press, the worker, then its message to the dialog
         await app.workers.wait_for_complete()
         await pilot.pause()
         if app.screen is not screen:
             return
-        if not screen.query_one("#export-button").disabled and str(error.render()):
+        if not button.disabled and str(error.render()):
             return
-    raise AssertionError("the export dialog never heard back from its worker")
+    raise AssertionError(
+        f"the export dialog never heard back: button disabled={button.disabled}, "
+        f"error={str(error.render())!r}, workers={list(app.workers)}"
+    )
 
 
 async def test_too_many_nodes_is_a_hint_on_the_scope_field_without_cli_flags(
