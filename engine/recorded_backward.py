@@ -85,11 +85,17 @@ class RecordedBackward:
         return recorded
 
     def _all_writes(self) -> tuple[list[int], list, list, list]:
-        if self._writes is None:
-            assert self._derive is not None
-            self._writes = self._derive()
+        derive = self._derive  # (read once: another thread may finish deriving meanwhile)
+        if self._writes is None and derive is not None:
+            self._writes = derive()
             self._derive = None
+        assert self._writes is not None
         return self._writes
+
+    @property
+    def derived(self) -> bool:
+        """Are the writes microgpt's loop by construction (`chain_rule`), not as logged?"""
+        return self._each_once
 
     @property
     def step_starts(self) -> list[int]:
@@ -242,6 +248,24 @@ class ReplayWalk(Walk):
                 grads[node_id] = new
         return grads
 
+    def start_grads(self) -> list:
+        """By node id, each node's grad at the walk's start (position 0), without moving
+        the walk: the grad it held before the call, or what the prologue wrote."""
+        grads = [node.grad for node in self.nodes]  # a node never written keeps its grad
+        n = len(grads)
+        recorded = self.recorded
+        targets, olds, news = recorded.targets, recorded.olds, recorded.news
+        prologue = recorded.prologue
+        for w in range(len(targets) - 1, prologue - 1, -1):  # backwards: the first stays
+            node_id = targets[w].id
+            if 0 <= node_id < n:
+                grads[node_id] = olds[w]
+        for w in range(prologue):  # in order: the prologue's last write stays
+            node_id = targets[w].id
+            if 0 <= node_id < n:
+                grads[node_id] = news[w]
+        return grads
+
     def run_to_end(self) -> int:
         """Apply every remaining write as one move (the same as stepping to the end)."""
         if self.done:
@@ -292,18 +316,31 @@ class ReplayWalk(Walk):
         term shown is `after - before`. Writes outside a step, or to a node that is
         not a child of the propagating node, are not terms.
         """
+        return self._terms_before(node, self.recorded.step_starts[self.position])[0]
+
+    def final_terms(self, node: Value) -> tuple[list[tuple], bool]:
+        """Every chain-rule term the whole call added into `node.grad` (as `terms`, but
+        wherever the walk is), and whether they account for every write to it after
+        the prologue, each `before + term == after`: then the node's grad at the walk's
+        start plus the terms, added in this order, is its final grad bit for bit."""
+        return self._terms_before(node, len(self.recorded.targets))
+
+    def _terms_before(self, node: Value, done: int) -> tuple[list[tuple], bool]:
         recorded = self.recorded
-        done = recorded.step_starts[self.position]
-        terms = []
+        terms, accounted = [], True
         for w in self.writes_to(node):
             if w >= done:
                 break
             step = recorded.step_of(w)
-            if step >= 0:
-                term = self._term(node, w, step)
-                if term is not None:
-                    terms.append(term)
-        return terms
+            if step < 0:
+                continue  # the prologue: the walk starts after it
+            term = self._term(node, w, step)
+            if term is None:
+                accounted = False
+                continue
+            terms.append(term)
+            accounted = accounted and recorded.olds[w] + term[3] == recorded.news[w]
+        return terms, accounted
 
     def grad_before(self, node: Value, write: int) -> object:
         """`node.grad` as it was just before write number `write` (the call's own order)."""

@@ -125,6 +125,8 @@ class DebugSession:
         if backward is None:
             backward = BackwardPass(capture.root, capture.nodes, capture.order)
         self.backward: BackwardPass | ReplayWalk = backward
+        # the walk if it replays the script's own backward() (attach: its grads), else None
+        self.script_backward = backward if isinstance(backward, ReplayWalk) else None
         self.phase = FORWARD
         self.vectors = VectorLevel(capture, self)  # the level, and the vector walks
         self.bookmarks = Bookmarks()
@@ -333,8 +335,8 @@ class DebugSession:
 
     def terms(self, node: Value) -> list[Term]:
         """The chain-rule terms this node's grad has received so far, oldest first."""
-        if isinstance(self.backward, ReplayWalk):
-            return [Term(*t) for t in self.backward.terms(node)]
+        if self.script_backward is not None:
+            return [Term(*t) for t in self.script_backward.terms(node)]
         return [Term(*t) for t in terms_received(node, self.consumers_of(node), self.backward)]
 
     def position_of(self, node: Value) -> int | None:

@@ -4,8 +4,9 @@ Four sections, each a function of the engine's answers (`engine.explain`), so th
 numbers are the engine's own floats, only rounded for display:
 
 - the check by nudging: (L(x+h) − L(x−h)) / 2h beside the analytic grad;
-- where the gradient came from: shares by position and by consumer scope, with
-  the remainder and how the shares were summed;
+- where the gradient came from: shares by position and by consumer scope (after
+  the grad the node held before backward(), for a script's grads accumulated over
+  calls), with the remainder and how the shares were summed;
 - the top paths from the loss, node by node, with the running product;
 - why this local gradient: the op in words, its derivative on the numbers, and
   how microgpt builds the ops it has no node for.
@@ -18,7 +19,7 @@ import textwrap
 from engine.explain.local_grads import Explanation
 from engine.explain.nudge import GradCheck
 from engine.explain.paths import GradPath
-from engine.explain.shares import BY_POSITION, SEED, GradSplit
+from engine.explain.shares import BY_POSITION, HELD_ABOVE, SEED, GradSplit
 from microgpt_tui.display import node_name, num
 
 Line = list[tuple[str, str]]  # (text, style) pieces: what `widgets.text_lines.TextLines` shows
@@ -50,13 +51,15 @@ def wrapped(text: str, width: int, indent: str = "  ", style: str = "") -> list[
     return [[(indent + part, style)] for part in textwrap.wrap(text, width)] or [[("", "")]]
 
 
-def header(node_text: str, grad: float | None) -> list[Line]:
-    """The node and its final grad (None: still computing)."""
+def header(node_text: str, grad: float | None, *, scripts: bool = False) -> list[Line]:
+    """The node and its final grad (None: still computing); `scripts`: the grad is what the
+    script's own backward() left (attach), not microgpt's."""
     shown: Line = [("  final grad ", "muted")]
     if grad is None:
         shown.append(("… computing", "muted"))
     else:
-        shown += [(repr(float(grad)), _sign(grad)), ("   (what a full backward() leaves)", "muted")]
+        left = "what the script's backward() left" if scripts else "what a full backward() leaves"
+        shown += [(repr(float(grad)), _sign(grad)), (f"   ({left})", "muted")]
     return [[(node_text, "bold")], shown]
 
 
@@ -103,36 +106,62 @@ def check_lines(check: GradCheck | None, progress: float | None, error: str) -> 
 # -- where the gradient came from ----------------------------------------------------------
 
 
+HELD = "held before backward()"  # the line of a grad held as the call began
+
+
 def split_lines(split: GradSplit) -> list[Line]:
-    """One split's shares as signed bars, then their sum and the remainder."""
+    """One split's shares as signed bars (after the grad held before backward(), if
+    any), then their sum and the remainder."""
     if split.by == BY_POSITION:
         lines = [_title("by position", "the share each position's loss sent")]
     else:
         lines = [_title("by consumer scope", "the terms its consumers sent, by their scope")]
-    peak = max((abs(s.value) for s in split.shares), default=0) or 1
+    values = [abs(s.value) for s in split.shares] + [abs(split.held)]
+    peak = max(values) or 1
+    if split.held:
+        lines.append(_bar_line(HELD, split.held, peak, "  before this call's shares"))
     for share in split.shares:
         key = _share_key(split, share.key)
-        cells = round(abs(share.value) / peak * BAR)
         terms = "" if share.terms is None else f"  {share.terms} term{'s' * (share.terms != 1)}"
-        lines.append(
-            [
-                (f"  {key:<24} ", ""),
-                (" " * cells, "minus" if share.value < 0 else "plus"),  # a bar, as a background
-                (" " * (BAR - cells), ""),
-                (f" {share.value:+.6e}", _sign(share.value)),
-                (terms, "muted"),
-            ]
-        )
-    lines.append([(f"  {'sum of the shares':<24} {'':<{BAR}} {split.total:+.6e}", "")])
-    if split.same_order_as_backward:
-        how = "the same additions backward() made: the grad exactly"
-    elif split.remainder == 0:
-        how = "added in another order than backward(), and still the grad exactly"
-    else:
-        how = "added in another order than backward(): float addition is not associative"
-    ulps = f" ({split.remainder_ulps:.3g} ulp)" if split.remainder else ""
-    lines.append([(f"  remainder {split.remainder:+.3g}{ulps}", "accent"), (f"  {how}", "muted")])
+        lines.append(_bar_line(key, share.value, peak, terms))
+    summed = "held + the shares" if split.held else "sum of the shares"
+    lines.append([(f"  {summed:<24} {'':<{BAR}} {split.total:+.6e}", "")])
+    lines.append(
+        [
+            (f"  remainder {split.remainder:+.3g}{_ulps(split)}", "accent"),
+            (f"  {_how_summed(split)}", "muted"),
+        ]
+    )
+    if split.note:
+        lines.append([(f"  {split.note}", "warning")])
     return lines
+
+
+def _bar_line(key: str, value: float, peak: float, after: str) -> Line:
+    cells = round(abs(value) / peak * BAR)
+    return [
+        (f"  {key:<24} ", ""),
+        (" " * cells, "minus" if value < 0 else "plus"),  # a bar, as a background
+        (" " * (BAR - cells), ""),
+        (f" {value:+.6e}", _sign(value)),
+        (after, "muted"),
+    ]
+
+
+def _ulps(split: GradSplit) -> str:
+    return f" ({split.remainder_ulps:.3g} ulp)" if split.remainder else ""
+
+
+def _how_summed(split: GradSplit) -> str:
+    """Why the remainder is what it is, in words."""
+    if split.note:
+        return "not only rounding (below)"
+    whose = "the script's backward()" if split.scripts else "backward()"
+    if split.same_order_as_backward:
+        return f"the same additions {whose} made: the grad exactly"
+    if split.remainder == 0:
+        return f"added in another order than {whose}, and still the grad exactly"
+    return f"added in another order than {whose}: float addition is not associative"
 
 
 def _share_key(split: GradSplit, key: int | str | None) -> str:
@@ -140,24 +169,27 @@ def _share_key(split: GradSplit, key: int | str | None) -> str:
         return "the loss's mean"
     if key == SEED:
         return "the seed 1 (the loss)"
+    if key == HELD_ABOVE:
+        return "held above, passed down"
     return f"pos{key}" if split.by == BY_POSITION else str(key)
 
 
 # -- the top paths -------------------------------------------------------------------------
 
 
-def _share_of(product: float, grad: float) -> str:
+def _share_of(product: float, grad: float, what: str = "the grad") -> str:
     """What one path carries, as a part of the grad: `(41.6% of the grad)`, or a multiple."""
     if not grad:
         return ""
     ratio = product / grad
     if abs(ratio) <= 1:
-        return f"  ({ratio:.1%} of the grad)"
-    return f"  ({ratio:.3g}× the grad: other paths cancel part of it)"
+        return f"  ({ratio:.1%} of {what})"
+    return f"  ({ratio:.3g}× {what}: other paths cancel part of it)"
 
 
-def path_lines(paths: list[GradPath], count: int, grad: float) -> list[Line]:
-    """The top paths, each with its product and share of the grad, then node by node."""
+def path_lines(paths: list[GradPath], count: int, grad: float, held: float = 0) -> list[Line]:
+    """The top paths, each with its product and share of the grad (of what this backward()
+    added to it, when the node held a grad before), then node by node."""
     many = f"{count:,}" if count < 10**15 else f"{count:.3e}"
     lines = [
         _title(
@@ -168,7 +200,11 @@ def path_lines(paths: list[GradPath], count: int, grad: float) -> list[Line]:
     if not paths:
         return lines + [[("  none: this node does not feed the loss", "muted")]]
     for rank, path in enumerate(paths, 1):
-        share = _share_of(path.product, grad)
+        share = (
+            _share_of(path.product, grad - held, "this call's part")
+            if held
+            else _share_of(path.product, grad)
+        )
         lines.append(
             [
                 (f"  {rank_mark(rank)} product ", "path"),

@@ -202,3 +202,35 @@ async def test_a_graph_without_scope_levels_says_how_to_name_them() -> None:
         await settle(pilot)
         # THEN the app says so as it opens
         assert any("no scope levels" in str(n.message) for n in app._notifications)
+
+
+async def test_the_gradient_tab_shows_what_an_accumulating_script_held_before() -> None:
+    from engine.explain import GradInspector
+    from microgpt_tui.widgets import GradientView
+
+    # GIVEN grads accumulated over two documents, captured at the second backward()
+    result = attach_script(str(SCRIPTS / "gpt_accumulate.py"), backward=2)
+    app = open_app(result)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        session = app.session
+        why = GradInspector(session)
+        p = next(p for row in session.model.state_dict["wte"] for p in row if why.held(p))
+        # WHEN one of its embeddings is inspected in the gradient tab
+        app.inspect_node(p.id)
+        await press(pilot, "4")
+        view = app.screen.query_one(GradientView)
+        for _ in range(200):
+            if view.explained is not None:
+                break
+            await pilot.pause(0.05)
+        text = view.text
+        # THEN it shows the script's grad, and the grad held before as a line of its own
+        assert view.explained is not None and view.explained.held == why.held(p)
+        assert repr(why.grad(p)) in text and "what the script's backward() left" in text
+        held_lines = [line for line in text.splitlines() if "held before backward()" in line]
+        assert len(held_lines) == 2  # by position and by consumer scope
+        assert all(f"{why.held(p):+.6e}" in line for line in held_lines)
+        assert "held + the shares" in text
+        session.backward.run_to_end()
+        assert why.grad(p) == p.grad

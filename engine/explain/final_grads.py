@@ -6,6 +6,9 @@ carry it, is it the slope) are answered from an array instead. It is filled by t
 same float operations in the same order as `backward()` (`child.grad += local_grad
 * node.grad`, over `capture.order`), so `grads[node] == node.grad` after a full
 backward, bit for bit, while the nodes themselves are left untouched.
+
+For a script's own backward() (`attach`), `engine.explain.recorded_grads` gives the
+same questions the script's answers, read from its recorded writes.
 """
 
 from __future__ import annotations
@@ -37,9 +40,26 @@ class FinalGrads:
             for child, local_grad in zip(v._children, v._local_grads):
                 grads[child.id] += local_grad * g
         self.values = grads  # by node id
-        self.rank = [0] * size  # by node id: its index in the backward order
-        for i, v in enumerate(order):
-            self.rank[v.id] = i
+        self.rank = ranks(capture)
+
+    # What a script's own backward() may do otherwise (`recorded_grads` says so there):
+    scripts = False  # the grads are microgpt's backward() over `capture.order`
+    seed = 1  # the root's grad as backward() starts passing grads on
+    held: list | None = None  # by node id, grads held before backward() (None: all 0)
+    same_order = True  # backward() made the additions of microgpt's loop over capture.order
+
+    def held_before(self, node: Value) -> float:
+        """The grad `node` held as backward() began passing grads on (0: it started from 0)."""
+        return 0 if self.held is None else self.held[node.id]
+
+    def upstream(self, node: Value) -> float:
+        """The grad `node` passed on to its inputs (the same as its final grad here)."""
+        return self.values[node.id]
+
+    def terms_add_up(self, node: Value) -> bool:
+        """Do `held_before(node)` and `terms(node)`, added in order, repeat backward()'s
+        own additions into `node.grad`? (Here always: the terms are them.)"""
+        return True
 
     def __getitem__(self, node: Value) -> float:
         return self.values[node.id]
@@ -70,3 +90,11 @@ class FinalGrads:
                 if child is node:
                     out.append(Term(consumer, local_grad, g, local_grad * g))
         return out
+
+
+def ranks(capture: Capture) -> list[int]:
+    """By node id: its index in the capture's backward order."""
+    rank = [0] * capture.trace.id_bound  # (arrays by id: ids may have gaps)
+    for i, v in enumerate(capture.order):
+        rank[v.id] = i
+    return rank

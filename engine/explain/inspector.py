@@ -2,9 +2,12 @@
 
 One object per session. Everything it answers is about the *final* gradients (what
 a full `backward()` leaves), computed on the side, so the answers do not depend on
-how far the debugger has stepped and the nodes' own grads are never touched:
+how far the debugger has stepped and the nodes' own grads are never touched. For a
+session stepping a script's own backward() (`DebugSession.script_backward`), they
+are that backward()'s, read from its record (`engine.explain.recorded_grads`):
 
     why = GradInspector(session)
+    why.grad(node)             # its final grad; why.held(node): what it held before
     why.by_position(node)      # GradSplit: the share each position's loss sent
     why.by_scope(node)         # GradSplit: the terms its consumers sent, by scope
     why.paths(node, k=3)       # list[GradPath]: the top-k routes from the loss
@@ -26,6 +29,7 @@ from engine.explain.final_grads import FinalGrads
 from engine.explain.local_grads import Explanation, explain
 from engine.explain.nudge import REPLAY, GradCheck, check_gradient
 from engine.explain.paths import GradPath, count_paths, top_paths
+from engine.explain.recorded_grads import ScriptFinalGrads
 from engine.explain.replay import Progress, ShouldStop
 from engine.explain.shares import GradSplit, PositionShares, split_by_consumer_scope
 from engine.session import DebugSession
@@ -43,12 +47,20 @@ class GradInspector:
 
     @property
     def grads(self) -> FinalGrads:
-        """Every node's final grad (the same floats as a full backward), computed once."""
+        """Every node's final grad (the same floats as the session's full backward), computed
+        once: microgpt's backward(), or the script's own as recorded."""
         if self._grads is None:
             with self._computing:
                 if self._grads is None:  # (not computed by another thread meanwhile)
-                    self._grads = FinalGrads(self.session.capture, self.session.consumers)
+                    self._grads = self._final_grads()
         return self._grads
+
+    def _final_grads(self) -> FinalGrads:
+        session = self.session
+        walk = session.script_backward
+        if walk is not None:
+            return ScriptFinalGrads(session.capture, walk, session.consumers)
+        return FinalGrads(session.capture, session.consumers)
 
     @property
     def position_shares(self) -> PositionShares:
@@ -61,8 +73,12 @@ class GradInspector:
         return self._position_shares
 
     def grad(self, node: Value) -> float:
-        """`node`'s final grad."""
+        """`node`'s final grad: `node.grad` once the session's backward walk has run to its end."""
         return self.grads[node]
+
+    def held(self, node: Value) -> float:
+        """The grad `node` held as backward() began (0 unless a script's grads accumulated)."""
+        return self.grads.held_before(node)
 
     def by_position(self, node: Value) -> GradSplit:
         """`node`'s grad split by the position whose loss sent it."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from engine.capture import Capture
@@ -65,7 +65,7 @@ class GradCheck:
     loss_minus: float  # L(x − h), rounded to a float for display
     loss_plus: float  # L(x + h), rounded to a float for display
     numeric: float  # (L(x + h) − L(x − h)) / 2h
-    analytic: float  # backward()'s grad of the node
+    analytic: float  # what backward() added to the node's grad (all of it, from 0)
     kinks: int = 0  # relus whose input still crossed 0 within ±h (0: a clean check)
     tries: int = 1  # how many h were tried (a kink makes h smaller)
     note: str = ""  # anything the numbers alone do not say
@@ -122,15 +122,30 @@ def check_gradient(
     used = is_node_of(capture, node)
     if not used and node.op != "param":
         raise InputError("the node to check is not a node of this graph")
-    analytic = (grads or FinalGrads(capture))[node] if used else 0
+    held, analytic = _analytic(grads or FinalGrads(capture), node) if used else (0, 0)
     name = node.label or f"#{node.id}"
     if method == RERUN:
-        return _rerun(capture, node, name, analytic, h, progress, should_stop)
+        return _held_said(_rerun(capture, node, name, analytic, h, progress, should_stop), held)
     if not used:  # L(x ± h) is L, exactly: the loss never reads x
         loss, h = capture.root.data, REPLAY_STEP * max(1.0, abs(node.data)) if h is None else h
         note = "the loss does not use this parameter: nudging it changes nothing"
         return GradCheck(node, name, REPLAY, node.data, h, loss, loss, loss, 0.0, 0, note=note)
-    return _replay(capture, node, name, analytic, h, progress, should_stop)
+    return _held_said(_replay(capture, node, name, analytic, h, progress, should_stop), held)
+
+
+def _analytic(grads: FinalGrads, node: Value) -> tuple[float, float]:
+    """(held, analytic): the grad `node` held as backward() began (a script's grads
+    accumulated over calls) and what this backward() added to it, the slope of this loss."""
+    held = grads.held_before(node)
+    return held, grads[node] - held if held else grads[node]
+
+
+def _held_said(check: GradCheck, held: float) -> GradCheck:
+    """The check, its note saying what its analytic grad is when a grad was held before."""
+    if not held:
+        return check
+    said = f"analytic = the final grad minus the {held!r} held before backward()"
+    return replace(check, note="; ".join(filter(None, (said, check.note))))
 
 
 def _replay(capture, node, name, analytic, h, progress, should_stop) -> GradCheck:

@@ -4,7 +4,8 @@ A path runs from a start node s (the root, the loss, by default) down through
 inputs to the target x: s = v₀ → v₁ → … → vₘ = x, each vᵢ₊₁ one of vᵢ's inputs
 (one use of it: `x * x` gives two edges). Its product is
 
-    p₀ = upstream = s's final grad (1 at the loss, backward()'s seed)
+    p₀ = upstream = the grad s passed on (its final grad; 1 at the loss, backward()'s
+         seed; for a script's own backward(), the grad its record says s passed on)
     pᵢ = pᵢ₋₁ × local_gradᵢ        (local_gradᵢ = d vᵢ₋₁ / d vᵢ, the node's own float)
 
 multiplied in that order, from the start down: the amount `backward()` would
@@ -48,7 +49,7 @@ class GradPath:
     """A path from the start down to the target, with its product."""
 
     steps: tuple[PathStep, ...]
-    upstream: float  # the start's final grad
+    upstream: float  # the grad the start passed on (its final grad)
 
     @property
     def product(self) -> float:
@@ -95,7 +96,7 @@ def top_paths(
     mask, bound = _reach(grads, target, start)
     if not mask[start.id]:
         return []
-    upstream = grads[start]
+    upstream = grads.upstream(start)
     # an entry is (|product|, product, previous entry, node, slot, local_grad); the heap
     # holds (−priority, −count, entry): the highest bound first, the newest among ties
     # (so that equal bounds, zeros above all, dive to the target instead of fanning out)

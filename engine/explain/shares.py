@@ -18,6 +18,12 @@ from 0, in the order listed), the total that gives, and the remainder `grad −
 total` (computed exactly, then rounded: `remainder_exact` says whether that
 rounding lost anything). `same_order_as_backward` is True when the sum repeats
 `backward()`'s additions one for one: then the remainder is 0 by construction.
+
+For a script's own backward() (`engine.explain.recorded_grads`) the grad is the
+script's, and a grad the node already held as the call began (accumulated over two
+calls) is its own part, `held`: the split is `held + Σ shares + remainder`, the sum
+starting from `held`. Grads that nodes above held pass down as the position share
+`HELD_ABOVE`. The consumer-scope shares are the script's recorded terms.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from engine.value import Value
 
 BY_POSITION, BY_CONSUMER_SCOPE = "position", "consumer scope"
 SEED = "seed"  # the key of the root's one share: the 1 that backward() starts from
+HELD_ABOVE = "held above"  # the position share passed down from grads nodes above held
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class GradSplit:
     remainder: float  # grad − total, exact, then rounded to a float
     remainder_exact: bool  # the remainder is exactly grad − total (no rounding)
     same_order_as_backward: bool  # the sum is backward()'s own sequence of additions
+    held: float = 0  # the grad held as backward() began: the sum starts from it
+    scripts: bool = False  # the grad is a script's own backward()'s (attach)
+    note: str = ""  # what else the remainder holds, if not only rounding
 
     @property
     def remainder_ulps(self) -> float:
@@ -66,21 +76,32 @@ class GradSplit:
     @property
     def order(self) -> str:
         """How the shares were summed, in words (for a tooltip or a footnote)."""
-        how = "the shares added left to right from 0, in the order listed"
+        start = "the grad held before backward()" if self.held else "0"
+        how = f"the shares added left to right from {start}, in the order listed"
         if self.same_order_as_backward:
             return how + ": the same additions backward() made, so they give the grad exactly"
         return how + ": float addition is not associative, so the remainder is rounding"
 
 
 def make_split(
-    node: Value, grad: float, by: str, shares: list[Share], same_order: bool
+    node: Value,
+    grad: float,
+    by: str,
+    shares: list[Share],
+    same_order: bool,
+    *,
+    held: float = 0,
+    scripts: bool = False,
+    note: str = "",
 ) -> GradSplit:
-    """A split with its total and its exact remainder."""
-    total = 0
+    """A split with its total (from `held`, then each share) and its exact remainder."""
+    total = held
     for share in shares:
         total += share.value
     remainder, exact = _exact_difference(grad, total)
-    return GradSplit(node, grad, by, tuple(shares), total, remainder, exact, same_order)
+    return GradSplit(
+        node, grad, by, tuple(shares), total, remainder, exact, same_order, held, scripts, note
+    )
 
 
 def _exact_difference(a: float, b: float) -> tuple[float, bool]:
@@ -118,8 +139,10 @@ def split_by_consumer_scope(
     each group's terms summed in that order. The root has one share, the seed 1.
     """
     grad = grads[node]
+    scripts = grads.scripts
     if node is grads.root:
-        return make_split(node, grad, BY_CONSUMER_SCOPE, [Share(SEED, grad, 0)], True)
+        seed = [Share(SEED, grad, 0)]
+        return make_split(node, grad, BY_CONSUMER_SCOPE, seed, True, scripts=scripts)
     groups: dict[str, list] = {}
     runs: list[str] = []  # the group of each term, in backward order
     for term in grads.terms(node):
@@ -132,18 +155,33 @@ def split_by_consumer_scope(
         for v in values:
             value += v
         shares.append(Share(key, value, len(values)))
-    return make_split(node, grad, BY_CONSUMER_SCOPE, shares, _repeats_backward(runs))
+    held = grads.held_before(node)
+    accounted = grads.terms_add_up(node)
+    same = accounted and _repeats_backward(runs, held != 0)
+    note = "" if accounted else NOT_TERMS
+    return make_split(
+        node, grad, BY_CONSUMER_SCOPE, shares, same, held=held, scripts=scripts, note=note
+    )
 
 
-def _repeats_backward(runs: list[str]) -> bool:
+NOT_TERMS = (
+    "the script's backward() also wrote this grad otherwise than by adding chain-rule "
+    "terms: the remainder holds those writes"
+)
+
+
+def _repeats_backward(runs: list[str], held: bool = False) -> bool:
     """Does summing the groups repeat backward()'s term-by-term additions exactly?
 
-    backward() adds the terms one by one from 0. The group sums, added up, make the
-    same additions when the first group's terms all come first and every later
-    group is a single term; otherwise the additions are regrouped.
+    backward() adds the terms one by one from 0 (or from a grad `held`). The group
+    sums, added up, make the same additions when the first group's terms all come
+    first and every later group is a single term (with a grad held, the first group
+    too: its sum from 0 would regroup); otherwise the additions are regrouped.
     """
     if not runs:
         return True
+    if held:
+        return len(set(runs)) == len(runs)
     first = runs[0]
     n_first = runs.count(first)
     rest = runs[n_first:]
@@ -162,6 +200,10 @@ class PositionShares:
     loss's mean) into a node of position t takes the tag t; otherwise a share keeps
     its tag. A node is `mixed` when it, or any node above it, carries more than
     one tag: then its shares were summed apart and add up only up to rounding.
+
+    The root starts from the seed backward() gave it (`grads.seed`). A node that held
+    a grad as backward() began (`grads.held`) passes it on with what it received,
+    tagged `HELD_ABOVE`; its own split states it apart, as `held`.
     """
 
     def __init__(self, grads: FinalGrads) -> None:
@@ -178,11 +220,14 @@ class PositionShares:
         flows: list[dict | None] = [None] * size
         mixed = bytearray(size)
         root = capture.root
-        flows[root.id] = {pos_of[root.id]: 1}
+        flows[root.id] = {pos_of[root.id]: grads.seed}
+        held = grads.held
         for v in capture.order:
             flow = flows[v.id]
-            is_mixed = mixed[v.id] or len(flow) > 1
             items = list(flow.items())
+            if held is not None and held[v.id] and v._children:
+                items = _passing_on(flow, held[v.id])
+            is_mixed = mixed[v.id] or len(items) > 1
             for child, local_grad in zip(v._children, v._local_grads):
                 cid = child.id
                 into = flows[cid]
@@ -197,15 +242,35 @@ class PositionShares:
                     into[tag] = into.get(tag, 0) + local_grad * g
         self._flows = flows
         self._mixed = mixed
+        self._same_order = grads.same_order
 
     def shares(self, node: Value) -> dict[int | None, float]:
         """{position: share} for `node` (None: from the loss's mean, above any position)."""
         return dict(self._flows[node.id] or {})
 
     def split(self, node: Value) -> GradSplit:
-        """`node`'s grad by position: None first (if any), then positions ascending."""
+        """`node`'s grad by position: None first (if any), then positions ascending, then
+        what grads held above passed down (if any)."""
         flow = self._flows[node.id] or {}
-        keys = sorted(flow, key=lambda k: -1 if k is None else k)
+        keys = sorted(flow, key=_position_order)
         shares = [Share(k, flow[k]) for k in keys]
-        same = len(flow) <= 1 and not self._mixed[node.id]
-        return make_split(node, self.grads[node], BY_POSITION, shares, same)
+        grads = self.grads
+        held = grads.held_before(node)
+        same = len(flow) <= 1 and not self._mixed[node.id] and self._same_order and not held
+        return make_split(
+            node, grads[node], BY_POSITION, shares, same, held=held, scripts=grads.scripts
+        )
+
+
+def _passing_on(flow: dict, held: float) -> list[tuple]:
+    """What a node that held `held` passes on: its flow, with `held` added to HELD_ABOVE."""
+    passed = dict(flow)
+    passed[HELD_ABOVE] = passed.get(HELD_ABOVE, 0) + held
+    return list(passed.items())
+
+
+def _position_order(key: int | str | None) -> tuple[int, int]:
+    """None (the loss's mean) first, then positions ascending, then HELD_ABOVE."""
+    if key is None:
+        return (0, 0)
+    return (1, key) if isinstance(key, int) else (2, 0)

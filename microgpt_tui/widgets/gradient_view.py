@@ -1,8 +1,10 @@
 """The gradient tab: for the inspected node, where its gradient came from, and proof.
 
 The answers come from the session's `GradInspector` (`engine.explain`): the final
-grad split by position and by consumer scope, the top paths from the loss, why the
-node's local gradients are what they are, and on `x` a check by nudging. All of it
+grad (for `attach`, what the script's own backward() left), split by position and
+by consumer scope (after the grad it held before backward(), if it held one), the
+top paths from the loss, why the node's local gradients are what they are, and on
+`x` a check by nudging. All of it
 is computed in worker threads (on a million-node graph the final grads alone take
 a second or more), so no key ever waits for it: the view says "computing" until
 the answer arrives, and a check shows its progress as it replays.
@@ -43,6 +45,8 @@ class Explained:
 
     node: Value
     grad: float
+    held: float  # the grad it held before backward() (a script's, accumulated), else 0
+    scripts: bool  # the grads are the script's own backward()'s (attach)
     by_position: GradSplit
     by_scope: GradSplit
     paths: list[GradPath]
@@ -58,6 +62,8 @@ def explain_node(inspector: GradInspector, node: Value, k: int = TOP_PATHS) -> E
     return Explained(
         node=node,
         grad=inspector.grad(node),
+        held=inspector.held(node),
+        scripts=inspector.grads.scripts,
         by_position=inspector.by_position(node),
         by_scope=inspector.by_scope(node),
         paths=inspector.paths(node, k),
@@ -229,7 +235,11 @@ class GradientView(TextLines):
         if node is None:
             return [[("Inspect a node to see where its gradient came from.", "muted")]]
         explained = self.explained
-        lines = explain_text.header(node_name(node), explained.grad if explained else None)
+        lines = explain_text.header(
+            node_name(node),
+            explained.grad if explained else None,
+            scripts=self.session is not None and self.session.script_backward is not None,
+        )
         lines.append([])
         lines += self._check_section(node)
         if explained is None:
@@ -240,7 +250,9 @@ class GradientView(TextLines):
         for section in (
             explain_text.split_lines(explained.by_position),
             explain_text.split_lines(explained.by_scope),
-            explain_text.path_lines(explained.paths, explained.count, explained.grad),
+            explain_text.path_lines(
+                explained.paths, explained.count, explained.grad, explained.held
+            ),
             explain_text.why_lines(explained.why, width),
             explain_text.consumer_lines(node.id, explained.consumers, explained.more_consumers),
         ):
