@@ -365,10 +365,8 @@ class DebugSession:
 
     def token_text(self, pos: int) -> tuple[str, str]:
         """The input and target characters at `pos` ("<BOS>" for the boundary token)."""
-        return (
-            self.tokenizer.token_text(self.tokens[pos]),
-            self.tokenizer.token_text(self.tokens[pos + 1]),
-        )
+        text = self.tokenizer.token_text
+        return text(self.tokens[pos]), text(self.tokens[pos + 1])
 
     @property
     def has_document(self) -> bool:
