@@ -164,3 +164,26 @@ async def test_at_120_by_40_nothing_a_step_shows_is_cut(tmp_path: Path) -> None:
         source = app.query_one(SourceView)
         line = Path(source.filename).read_text().splitlines()[source.lineno - 1].strip()
         assert words(line) in words(" ".join(painted(source)).replace("▶", " "))
+
+
+async def test_at_80_by_24_clicking_a_name_in_the_bar_opens_its_tab_or_page(tmp_path: Path) -> None:
+    from microgpt_tui.widgets.panel_bar import PanelBar
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.query_one(PanelBar)
+        assert shown(bar)
+        text = bar.render_line(0).text
+        await pilot.click(PanelBar, offset=(text.index("Params") + 1, 0))
+        await laid_out(pilot)
+        assert app.query_one("#tabs").active == "parameters"
+        assert shown(app.query_one(ParameterList))
+        text = bar.render_line(0).text
+        await pilot.click(PanelBar, offset=(text.index("Debug") + 1, 0))
+        await laid_out(pilot)
+        assert app.query_one("#tabs").active == "debugger"
+        text = bar.render_line(0).text
+        await pilot.click(PanelBar, offset=(text.index("code") + 1, 0))  # a page of panels
+        await laid_out(pilot)
+        assert shown(app.query_one(SourceView)) and not shown(app.query_one(Inspector))

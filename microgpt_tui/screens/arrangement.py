@@ -177,7 +177,7 @@ class Arrangement(Screen):
             self.page = int(message.value)
             self.arrange_panels(self.size)
         else:
-            self.run_action(f"tab({str(message.value)!r})")
+            self.action_tab(str(message.value))
 
 
 def _height(widget: Widget, height: str) -> None:
