@@ -101,3 +101,15 @@ async def test_the_call_stack_follows_the_cursor_at_the_end_of_backward(tmp_path
         assert session.walk.done
         cursor = session.cursor_node()
         assert app.query_one(CallStack).frames == scope_frames(cursor.scope)
+
+
+async def test_the_app_is_busy_from_the_start_until_its_session_is_built(tmp_path: Path) -> None:
+    # (a snapshot test once sent `b` after "not busy" but before the screen had mounted:
+    # the key was lost and the picture showed the forward phase)
+    app = make_app(tmp_path)
+    assert app.busy
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not app.busy and app.session is not None
+        await press(pilot, "b")
+        assert app.session.phase == "backward"

@@ -113,7 +113,9 @@ class DebuggerScreen(Sessions, Dialogs, Explaining, Rehearsal, VectorLevelViews,
         self.cursor_blink = cursor_blink
         self.controller = Controller(self._runner_idle, start=self._start_runner)
         self.note = ""  # the last thing that happened, in the status line
-        self.building = False
+        # Without a session given, one is built on mount: busy from the start, so a test or
+        # benchmark that waits for "not busy" never sends keys before the screen has mounted.
+        self.building = session is None
         self.load_seconds: float | None = None
         self._initial_session = session
         self._initial_previous = previous or []
