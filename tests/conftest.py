@@ -36,3 +36,16 @@ def tokenizer() -> Tokenizer:
 def model() -> GPT:
     """The default config (1 layer, n_embd 16, 4 heads, block_size 16), seed 42."""
     return make_model()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that drive the app (a coroutine test runs it under Pilot; `snap_compare`
+    takes a snapshot) as `app`, so the fast loop can leave them out: `-m "not slow and not app"`."""
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        if inspect.iscoroutinefunction(function) or "snap_compare" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.app)

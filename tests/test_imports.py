@@ -63,6 +63,7 @@ def orders(names: list[str], firsts: list[str], kinds=("sorted", "reversed")) ->
     return ORDERS.format(names=names, firsts=firsts, orders=kinds)
 
 
+@pytest.mark.slow  # (a fresh interpreter for each order)
 def test_the_command_line_and_the_app_import_first_in_any_order() -> None:
     names = our_modules()
     firsts = [n for n in names if n.startswith("microgpt_tui.") and "widgets." not in n]
