@@ -202,6 +202,10 @@ async def test_a_graph_without_scope_levels_says_how_to_name_them() -> None:
         await settle(pilot)
         # THEN the app says so as it opens
         assert any("no scope levels" in str(n.message) for n in app._notifications)
+        # AND the header claims no document, and so no positions of one, it does not have
+        header = app.query_one(StatusLine).text.splitlines()[0]
+        assert header.startswith("(no document) · loss -4")
+        assert "position" not in header
 
 
 async def test_the_gradient_tab_shows_what_an_accumulating_script_held_before() -> None:

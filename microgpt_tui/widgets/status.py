@@ -38,8 +38,10 @@ def document_parts(session: DebugSession, source: str, warning: str = "") -> lis
         if text is not None:
             chars = f": {text[0]!r} → {text[1]!r}".replace("'<BOS>'", "<BOS>")
         parts += [where, ["position ", (str(session.pos), "bold"), chars]]
-    else:
+    elif session.has_document:
         parts += [where, [("every position", "bold"), " (the document's mean loss)"]]
+    else:  # a script's graph without a document: no positions to speak of
+        parts.append(where)
     if session.rooted_at is not None:  # a Root here: the root is not the loss
         parts.append(
             ["root ", (node_name(session.root), "bold"), " = ", (num(session.loss, 6), "bold")]
