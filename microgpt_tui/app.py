@@ -44,6 +44,15 @@ class _CommandPalette(ReadyOnceFocused, DismissOnce, CommandPalette):
     """Textual's palette; a click queued behind the one that closed it is ignored, and
     keys typed while it opens reach its search field."""
 
+    def _action_command_list(self, action: str) -> None:
+        # Textual's OptionList pages by its laid-out lines: a page key arriving after the
+        # commands were added but before their first layout raises KeyError there (ctrl+p
+        # then PageUp in one read). Nothing to page through yet: the key does nothing.
+        try:
+            super()._action_command_list(action)
+        except KeyError:
+            pass
+
 
 class DebuggerApp(App[int]):
     """Step through one token's forward and backward pass, node by node."""

@@ -60,3 +60,24 @@ async def test_keys_typed_fast_into_go_to_and_find_all_arrive(tmp_path: Path) ->
         send_keys(app, "escape", "slash", *"#77", "enter")
         await settle(pilot)
         assert app.inspected == 77
+
+
+@pytest.mark.parametrize("then", ["pagedown", "pageup", "down", "end"])
+async def test_the_palette_with_a_page_key_in_the_same_read_never_raises(
+    tmp_path: Path, then: str
+) -> None:
+    """Reliability item 11: `ctrl+p` then `PageDown` at once raised KeyError in Textual's
+    OptionList (exit 1); the palette now holds the keys typed while it opens."""
+    from textual.command import CommandPalette
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            send_keys(app, "ctrl+p", then, then)
+            await settle(pilot)
+            assert CommandPalette.is_open(app)
+            send_keys(app, "escape")
+            await settle(pilot)
+            assert not CommandPalette.is_open(app)
+    assert app._exception is None
