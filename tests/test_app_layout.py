@@ -6,10 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pilot import HEAD, press, settle, snapshot_app
+from pilot import HEAD, make_app, press, settle, snapshot_app
 
 from microgpt_tui.screens.arrangement import TALL_PAGES
-from microgpt_tui.widgets import GraphView, Inspector, ParametersView, SourceView, StatusLine
+from microgpt_tui.widgets import (
+    GraphView,
+    Inspector,
+    ParametersView,
+    ScopeTree,
+    SourceView,
+    StatusLine,
+)
 from microgpt_tui.widgets.footer import KeyFooter
 from microgpt_tui.widgets.parameter_list import ParameterList
 
@@ -193,3 +200,20 @@ async def test_at_80_by_24_clicking_a_name_in_the_bar_opens_its_tab_or_page(tmp_
         await pilot.click(PanelBar, offset=(text.index("code") + 1, 0))  # a page of panels
         await laid_out(pilot)
         assert shown(app.query_one(SourceView)) and not shown(app.query_one(Inspector))
+
+
+async def test_the_scope_tree_keeps_its_lines_when_its_tab_shows_again(tmp_path: Path) -> None:
+    """Back from another tab at the same size, the scope tree keeps the lines it drew (Tree
+    dropped them and asked for one more layout of the screen, a frame later); at a new size
+    it draws them again."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        tree = app.debugger.query_one(ScopeTree)
+        drawn = tree._updates  # (Tree counts the times it dropped its lines)
+        await press(pilot, "2", "1")
+        assert tree._updates == drawn
+        await pilot.resize_terminal(150, 40)
+        await settle(pilot)
+        assert tree._updates > drawn
+        assert "pos0" in "".join(painted(tree))

@@ -158,6 +158,7 @@ class HelpScreen(Modal[None]):
             background: $surface;
             padding: 0 1;
             overflow-x: hidden;
+            overflow-y: scroll;
             scrollbar-size-vertical: 1;
         }
     }

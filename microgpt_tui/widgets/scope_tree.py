@@ -8,6 +8,8 @@ posts ScopeSelected: the app inspects its first node, and `F` / `B` act on it.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
+from textual.geometry import Size
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -34,6 +36,18 @@ class ScopeTree(Tree[str]):
         self._loaded: dict[str, TreeNode[str]] = {}  # path -> its tree node, once added
         self._filled: set[str] = set()  # paths whose children are added
         self._marks: tuple = (None, frozenset())  # the focus and breakpoints labels show
+        self._drawn_size: Size | None = None  # the size of the last resize Tree handled
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """Shown again at the size it had (back from another tab): its lines still hold.
+
+        Textual sends a widget that shows again a resize even when its size is the same,
+        and Tree drops its lines on every resize and asks for another layout of the
+        screen, a frame later; at the same size that is work for nothing.
+        """
+        if event.size == self._drawn_size:
+            event.prevent_default()  # (Tree's own handler is not called)
+        self._drawn_size = event.size
 
     def show(self, session: DebugSession) -> None:
         """A new session: the top-level scopes (params, pos0, …, loss)."""
