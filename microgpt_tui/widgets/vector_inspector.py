@@ -189,6 +189,15 @@ class VectorInspector(Inspector):
             self.lines = describe_op(session, op, self.gradient)
         if op is not self.op:
             self.op = op
-            self.scroll_to(0, 0, animate=False)
+            self.scroll_to(0, 0, animate=False)  # (a scroll repaints the whole panel)
+        shown = self.rows
         self._update_size()
-        self.refresh()
+        self._repaint_changed(shown)
+
+    def _repaint_changed(self, shown: list[Line]) -> None:
+        """Repaint the visible lines whose row is not the one they show (`shown`, by index):
+        ops share much of their description (the headings, the lines left blank)."""
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        for index in range(top, top + height):
+            if shown[index : index + 1] != self.rows[index : index + 1]:
+                self.refresh_line(index)
