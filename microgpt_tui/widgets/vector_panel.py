@@ -176,10 +176,9 @@ class VectorPanel(ScrollView, can_focus=True):
         if self.session is None or self.view is None:
             self.refresh()
             return
-        look, top = self._look(), self.scroll_offset.y
-        height = self.scrollable_content_region.height
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
         for index in range(top, min(top + height, len(self.rows))):
-            pieces = _pieces(self.rows[index], look)
+            pieces = self._row_pieces(index)
             if self._painted.get(index) != pieces:
                 self._painted[index] = pieces  # (what the line shows once repainted)
                 self.refresh_line(index)
@@ -232,6 +231,16 @@ class VectorPanel(ScrollView, can_focus=True):
             _label_width(self.view, self.scrollable_content_region.width or 80),
         )
         return self._painting
+
+    def _row_pieces(self, index: int) -> list[Piece]:
+        """Row `index` as pieces (kept in the look's cache: comparing them to the line's, then
+        painting the line, computes them once a step)."""
+        look = self._look()
+        key = ("row", index)
+        found = look.cache.get(key)
+        if found is None:
+            found = look.cache[key] = _pieces(self.rows[index], look)
+        return found  # type: ignore[return-value]
 
     def _update_size(self) -> None:
         # The virtual height grows, never shrinks (until a resize): a change costs a
@@ -344,7 +353,7 @@ class VectorPanel(ScrollView, can_focus=True):
             self._painted.pop(index, None)
             return Strip.blank(width, base)
         style = self.get_component_rich_style
-        pieces = self._painted[index] = _pieces(self.rows[index], self._look())
+        pieces = self._painted[index] = self._row_pieces(index)
         segments = [
             Segment(text, base + style(f"vector-panel--{kind}") if kind else base)
             for text, kind in _merged(pieces)
