@@ -185,3 +185,17 @@ def test_the_walks_tight_run_to_makes_the_generic_ones_writes(phase: str) -> Non
         assert tight.walk.back()
         assert state(tight) == state(generic)
     assert not tight.walk.back()
+
+
+def test_the_first_switch_to_vectors_leaves_what_it_built_to_refcounting() -> None:
+    """Issue 9: the vector graph is frozen out of the cycle collector once built (as a session's
+    graph is by its build), so a full collection in the middle of a step does not rescan it."""
+    import gc
+
+    session = small_session()
+    session.move(VECTOR)
+    op = session.vectors.graph.ops[0]
+    gc.collect()  # (what survives a collection ends in the oldest generation, unless frozen)
+    assert gc.is_tracked(op.inputs)
+    assert all(o is not op.inputs for o in gc.get_objects(generation=2))
+    gc.unfreeze()  # (leave the process as the other tests expect it)

@@ -85,18 +85,34 @@ def chain_rule_sums(op: VectorOp, walk: BackwardPass) -> Sums:
     first, sums = op.first_id, {}  # (a node read from outside has a smaller id)
     nodes, position = op.nodes, walk.position
     steps = op.steps_in(walk.index_of)  # where the op's nodes are in the walk's order
+    received = sums.get
+    # (a linear's tens of thousands of nodes are read once a step: the two-input case,
+    # nearly all of them, is written out; the sums are the same floats in the same order)
     for k in sorted(range(len(steps)), key=steps.__getitem__):
         if steps[k] >= position:
             break  # (the rest have not propagated yet)
         consumer = nodes[k]
         children = consumer._children
-        if len(children) == 2 and children[0].id >= first and children[1].id >= first:
-            continue  # (most: both inputs inside the op, such as a sum's running total)
+        if len(children) == 2:
+            a, b = children
+            i, j = a.id, b.id
+            if i >= first and j >= first:
+                continue  # (most: both inputs inside the op, such as a sum's running total)
+            grad = consumer.grad
+            local_a, local_b = consumer._local_grads
+            if i < first:
+                term, before = local_a * grad, received(i)
+                sums[i] = term if before is None else before + term
+            if j < first:
+                term, before = local_b * grad, received(j)
+                sums[j] = term if before is None else before + term
+            continue
         grad = consumer.grad
         for child, local in zip(children, consumer._local_grads, strict=True):
             i = child.id
             if i < first:
-                sums[i] = sums[i] + local * grad if i in sums else local * grad
+                term, before = local * grad, received(i)
+                sums[i] = term if before is None else before + term
     return sums
 
 

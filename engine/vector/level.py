@@ -14,6 +14,7 @@ controller's runner, which switches levels as it makes moves.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import cached_property
 from typing import Protocol
@@ -71,10 +72,14 @@ class VectorLevel:
             raise ValueError(f"unknown level {name!r}: one of {', '.join(LEVELS)}")
         level = name if name in LEVELS else LEVELS[1 - LEVELS.index(self.level)]
         if level == VECTOR:
+            first = "graph" not in self.__dict__
             for walk in (self._session.forward, self._session.backward):
                 self.walk_of(walk)
             for op in self.graph.ops:  # what each op reads, for the panels: once, now
                 _ = op.inputs
+            if first:  # (the build's policy, `engine.loading`: what is built stays built, so
+                gc.freeze()  # the collector leaves it alone; a full collection mid-step
+                # rescanned it all, tens of ms; the next build unfreezes it with the rest)
         changed, self.level = level != self.level, level
         return changed
 

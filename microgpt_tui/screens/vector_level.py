@@ -124,11 +124,10 @@ class VectorLevelViews(Screen):
             follow = recentre and controller.inspected_op is None
             panel.show_scope(scope, walk_op, follow=follow)
         panel.refresh_state()
-        panel.border_title = f"vectors · {scope}" if scope else "vectors"
-        panel.border_subtitle = PANEL_HINT
+        _entitle(panel, f"vectors · {scope}" if scope else "vectors", PANEL_HINT)
         inspector = self.query_one(VectorInspector)
         inspector.show_op(session, op)
-        inspector.border_title = "inspector" + (f" · op {op.name}" if op is not None else "")
+        _entitle(inspector, "inspector" + (f" · op {op.name}" if op is not None else ""))
         return op
 
     def on_vector_panel_op_picked(self, message: VectorPanel.OpPicked) -> None:
@@ -160,3 +159,12 @@ class VectorLevelViews(Screen):
         self.show_level()
         self.query_one(VectorPanel).focus()
         return True
+
+
+def _entitle(widget: Widget, title: str, subtitle: str | None = None) -> None:
+    """Set a panel's border title (and subtitle) if they change: setting one repaints the
+    whole panel, where a step may repaint only a few of its lines."""
+    if widget.border_title != title:
+        widget.border_title = title
+    if subtitle is not None and widget.border_subtitle != subtitle:
+        widget.border_subtitle = subtitle

@@ -65,6 +65,7 @@ class CallStack(ScrollView, can_focus=True):
 
     def show_scope(self, session: DebugSession, scope: str, selected: str | None) -> None:
         """Show `scope`'s frames, marking focus ◎, breakpoints ● and the selected frame."""
+        shown = (self.frames, self.counts, self.focus_scope, self.breakpoints, self.cursor)
         self.frames = scope_frames(scope)
         self.counts = []
         for path in self.frames:
@@ -78,7 +79,8 @@ class CallStack(ScrollView, can_focus=True):
         size = Size(self.scrollable_content_region.width, len(self.frames))
         if size != self.virtual_size and size.height > self.scrollable_content_region.height:
             self.virtual_size = size
-        self.refresh()
+        if shown != (self.frames, self.counts, self.focus_scope, self.breakpoints, self.cursor):
+            self.refresh()  # (a step within one scope changes nothing here: no repaint)
 
     def watch_cursor(self) -> None:
         self.refresh()

@@ -119,15 +119,20 @@ class SourceView(ScrollView):
             self.note = note if not self.lines else ""
             self.refresh()
             return
+        shown = (self.filename, self.lineno, self.note)
         self.note = ""
         if site.filename != self.filename:
             self._load(site.filename)
         self.lineno = site.lineno
-        self.border_subtitle = f"line {site.lineno}, in {site.function}()"
-        self.refresh()
+        subtitle = f"line {site.lineno}, in {site.function}()"
+        if self.border_subtitle != subtitle:  # (setting it repaints the whole panel)
+            self.border_subtitle = subtitle
         if self._lay_out():  # a new file or width: scroll once it is laid out
+            self.refresh()
             self.call_after_refresh(self._scroll_to_line)
         else:
+            if shown != (self.filename, self.lineno, self.note):  # (else: nothing to repaint)
+                self.refresh()
             self._scroll_to_line()
 
     def _load(self, filename: str) -> None:
@@ -139,11 +144,11 @@ class SourceView(ScrollView):
     def _lay_out(self) -> bool:
         """Wrap the file to the width (once per file and width); True if that changed anything."""
         width = self.scrollable_content_region.width
+        if self._laid_for[::2] == (width, self.filename):
+            return False  # (the unit follows from the file and the width)
         code_width = max(1, width - GUTTER)
         plain = [line.plain.rstrip() for line in self.lines]
         unit = indent_unit(plain, code_width)
-        if self._laid_for == (width, unit, self.filename):
-            return False
         self._laid_for, self._unit = (width, unit, self.filename), unit
         self._rows, self._first_row = [], []
         for index, text in enumerate(plain):

@@ -24,6 +24,7 @@ from engine.vector.gradients import OpGradient, Side, chain_rule_sums, op_gradie
 from microgpt_tui.display import PENDING, num
 from microgpt_tui.widgets.inspector import Inspector, Line
 
+LISTED = 8  # an output's values and grads written out (the rest are counted)
 MAX_ENTRIES = 24  # entries listed per vector (a matrix: the first ones); the rest are counted
 ORDER_NOTE = ("the chain rule adds the terms in", "backward()'s order: last bits may differ")
 
@@ -96,11 +97,14 @@ def _output(session: DebugSession, op: VectorOp) -> list[Line]:
     """The output's values, and in the backward phase its grads (g), as short lists."""
     output = op.output
     members = output.members
-    values = [num(m.data) if session.value_known(m) else PENDING for m in members]
-    lines: list[Line] = [[_key("output"), (f"{output.title()} = ", ""), (_listed(values), "")]]
+    shown = members[:LISTED]  # (only these are written out: a linear's output has hundreds)
+    values = [num(m.data) if session.value_known(m) else PENDING for m in shown]
+    lines: list[Line] = [
+        [_key("output"), (f"{output.title()} = ", ""), (_listed(values, len(members)), "")]
+    ]
     if session.phase == BACKWARD:
         final = all(session.has_final_grad(m) for m in members)
-        grads = _listed([num(m.grad) for m in members])
+        grads = _listed([num(m.grad) for m in shown], len(members))
         lines.append(
             [
                 _key(""),
@@ -114,10 +118,10 @@ def _output(session: DebugSession, op: VectorOp) -> list[Line]:
     return lines
 
 
-def _listed(texts: list[str], most: int = 8) -> str:
-    """`[0.1556, -0.0981, …]` (the first `most`, then how many more)."""
-    more = f", … {len(texts) - most} more" if len(texts) > most else ""
-    return "[" + ", ".join(texts[:most]) + more + "]"
+def _listed(texts: list[str], total: int) -> str:
+    """`[0.1556, -0.0981, …]`: the first LISTED of `total`, then how many more."""
+    more = f", … {total - LISTED} more" if total > LISTED else ""
+    return "[" + ", ".join(texts[:LISTED]) + more + "]"
 
 
 def _more(n: int) -> list[Line]:
@@ -189,6 +193,15 @@ class VectorInspector(Inspector):
             self.lines = describe_op(session, op, self.gradient)
         if op is not self.op:
             self.op = op
-            self.scroll_to(0, 0, animate=False)
+            self.scroll_to(0, 0, animate=False)  # (a scroll repaints the whole panel)
+        shown = self.rows
         self._update_size()
-        self.refresh()
+        self._repaint_changed(shown)
+
+    def _repaint_changed(self, shown: list[Line]) -> None:
+        """Repaint the visible lines whose row is not the one they show (`shown`, by index):
+        ops share much of their description (the headings, the lines left blank)."""
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        for index in range(top, top + height):
+            if shown[index : index + 1] != self.rows[index : index + 1]:
+                self.refresh_line(index)

@@ -28,7 +28,7 @@ from engine.export.selection import Selection
 from engine.export.vector_view import OpNode, VectorView, vector_view
 from engine.session import BACKWARD, DebugSession
 from engine.vector import RUNNING, VectorGraph, VectorOp
-from microgpt_tui.widgets.vector_rows import HEADING, OP, Look, PanelRow, layout
+from microgpt_tui.widgets.vector_rows import HEADING, OP, Look, PanelRow, Piece, layout
 from microgpt_tui.widgets.vector_rows import label_width as _label_width
 from microgpt_tui.widgets.vector_rows import pieces as _pieces
 
@@ -107,7 +107,7 @@ class VectorPanel(ScrollView, can_focus=True):
         title: str
         node_ids: list[int]
 
-    cursor: reactive[int] = reactive(0, layout=False, init=False)
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)  # (watch_cursor repaints)
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -120,6 +120,7 @@ class VectorPanel(ScrollView, can_focus=True):
         self._laid_out: tuple = ()  # what the rows were laid out for
         self._grown = 0  # the tallest virtual height since the last resize
         self._painting: Look | None = None  # how rows are painted now (reset on any change)
+        self._painted: dict[int, list[Piece]] = {}  # row index -> what its line shows now
 
     # -- what the screen calls ------------------------------------------------------------
 
@@ -153,14 +154,34 @@ class VectorPanel(ScrollView, can_focus=True):
             at = next(i for i, r in enumerate(self.rows) if r.kind == OP and r.op is self.current)
             self.set_cursor(at, announce=False)
             self._scroll_to_show(max(0, at - 2), min(len(self.rows) - 1, at + 3))
-        self.refresh()
+        if moved:
+            self.refresh()
+        else:
+            self._repaint_changed()  # (the current op's mark moved, at most)
 
     def refresh_state(self) -> None:
-        """Values and grads changed (a step): repaint the visible rows."""
+        """Values and grads changed (a step): repaint the visible rows that show another thing.
+
+        A step changes a few rows (the op's vectors, two marks): repainting only those
+        keeps the frame small. Anything else that changes the picture (the scope, the
+        layout, the cursor, a scroll, a resize) repaints the whole panel itself.
+        """
         self._relayout()  # (again only if the phase changed: grads shown or not)
         if self._painting is not None:
             self._painting.clear()
-        self.refresh()
+        self._repaint_changed()
+
+    def _repaint_changed(self) -> None:
+        """Repaint the visible rows whose pieces differ from the ones their line shows."""
+        if self.session is None or self.view is None:
+            self.refresh()
+            return
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        for index in range(top, min(top + height, len(self.rows))):
+            pieces = self._row_pieces(index)
+            if self._painted.get(index) != pieces:
+                self._painted[index] = pieces  # (what the line shows once repainted)
+                self.refresh_line(index)
 
     @property
     def text(self) -> str:
@@ -211,6 +232,16 @@ class VectorPanel(ScrollView, can_focus=True):
         )
         return self._painting
 
+    def _row_pieces(self, index: int) -> list[Piece]:
+        """Row `index` as pieces (kept in the look's cache: comparing them to the line's, then
+        painting the line, computes them once a step)."""
+        look = self._look()
+        key = ("row", index)
+        found = look.cache.get(key)
+        if found is None:
+            found = look.cache[key] = _pieces(self.rows[index], look)
+        return found  # type: ignore[return-value]
+
     def _update_size(self) -> None:
         # The virtual height grows, never shrinks (until a resize): a change costs a
         # layout of the whole screen, and stepping moves from scope to scope.
@@ -259,8 +290,9 @@ class VectorPanel(ScrollView, can_focus=True):
         elif last >= top + height:
             self.scroll_to(y=min(first, last - height + 1), animate=False)
 
-    def watch_cursor(self) -> None:
-        self.refresh()
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)  # (only the two lines change: stepping moves the cursor)
+        self.refresh_line(new)
 
     def action_cursor(self, delta: int) -> None:
         step = 1 if delta > 0 else -1
@@ -318,11 +350,13 @@ class VectorPanel(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.visual_style.rich_style
         if not 0 <= index < len(self.rows) or self.session is None or self.view is None:
+            self._painted.pop(index, None)
             return Strip.blank(width, base)
         style = self.get_component_rich_style
+        pieces = self._painted[index] = self._row_pieces(index)
         segments = [
             Segment(text, base + style(f"vector-panel--{kind}") if kind else base)
-            for text, kind in _merged(_pieces(self.rows[index], self._look()))
+            for text, kind in _merged(pieces)
         ]
         if index == self.cursor:
             cursor = style("vector-panel--cursor")
