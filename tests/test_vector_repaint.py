@@ -76,3 +76,33 @@ async def test_a_vector_step_in_one_scope_repaints_a_few_lines_of_the_panel(
         height = panel.scrollable_content_region.height
         assert same_scope, "no step stayed in its scope"
         assert all(0 < count < height for count in same_scope), (same_scope, height)
+
+
+async def test_a_vector_step_builds_each_visible_row_of_the_panel_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marking the step's op and reading its new values are one repaint, not two."""
+    from microgpt_tui.widgets import vector_panel
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "b", "v")
+        built: list[int] = []
+        pieces = vector_panel._pieces
+
+        def counted(row, look):
+            built.append(id(row))
+            return pieces(row, look)
+
+        monkeypatch.setattr(vector_panel, "_pieces", counted)
+        panel = app.screen.query_one(VectorPanel)
+        steps = 0
+        for _ in range(16):
+            scope = panel.scope
+            built.clear()
+            await press(pilot, "s")
+            if panel.scope == scope:
+                steps += 1
+                assert built, "the step painted no row"
+                assert len(built) == len(set(built)), "a row was built twice in one step"
+        assert steps, "no step stayed in its scope"

@@ -120,10 +120,8 @@ class VectorLevelViews(Screen):
         elif not scope or not graph.ops_in(scope):
             shown = op if op is not None else walk_op
             scope = panel_scope(graph, shown) if shown is not None else None
-        if scope is not None:
-            follow = recentre and controller.inspected_op is None
-            panel.show_scope(scope, walk_op, follow=follow)
-        panel.refresh_state()
+        follow = recentre and controller.inspected_op is None
+        panel.show_step(scope, walk_op, follow=follow)  # (one repaint: rows built once)
         _entitle(panel, f"vectors · {scope}" if scope else "vectors", PANEL_HINT)
         inspector = self.query_one(VectorInspector)
         inspector.show_op(session, op)

@@ -136,11 +136,26 @@ class VectorPanel(ScrollView, can_focus=True):
         """The scope shown (None: none yet)."""
         return self._scope
 
-    def show_scope(self, scope: str, current: VectorOp | None, *, follow: bool) -> None:
-        """Show `scope` with `current` marked; `follow`: put the cursor on the current op."""
+    def show_step(self, scope: str | None, current: VectorOp | None, *, follow: bool) -> None:
+        """After a move: show `scope` (None: the one shown) with `current` marked, painted from
+        the values and grads as they are now; `follow`: put the cursor on the current op.
+
+        The one repaint per step: the visible rows' pieces are built once (marking the
+        current op and reading the new values are the same repaint)."""
+        moved = self._place(scope, current, follow=follow) if scope is not None else False
+        self._relayout()  # (again only if the phase changed: grads shown or not)
+        if self._painting is not None:
+            self._painting.clear()  # (the values and grads changed)
+        if moved:
+            self.refresh()
+        self._repaint_changed()
+
+    def _place(self, scope: str, current: VectorOp | None, *, follow: bool) -> bool:
+        """Take `scope` and `current` (the cursor with it if `follow`), unpainted; True if the
+        scope changed (the whole panel is to be repainted)."""
         session = self.session
         if session is None:
-            return
+            return False
         moved = scope != self._scope
         if moved:
             selection = Selection.of_scope(scope, level="vector")
@@ -154,22 +169,7 @@ class VectorPanel(ScrollView, can_focus=True):
             at = next(i for i, r in enumerate(self.rows) if r.kind == OP and r.op is self.current)
             self.set_cursor(at, announce=False)
             self._scroll_to_show(max(0, at - 2), min(len(self.rows) - 1, at + 3))
-        if moved:
-            self.refresh()
-        else:
-            self._repaint_changed()  # (the current op's mark moved, at most)
-
-    def refresh_state(self) -> None:
-        """Values and grads changed (a step): repaint the visible rows that show another thing.
-
-        A step changes a few rows (the op's vectors, two marks): repainting only those
-        keeps the frame small. Anything else that changes the picture (the scope, the
-        layout, the cursor, a scroll, a resize) repaints the whole panel itself.
-        """
-        self._relayout()  # (again only if the phase changed: grads shown or not)
-        if self._painting is not None:
-            self._painting.clear()
-        self._repaint_changed()
+        return moved
 
     def _repaint_changed(self) -> None:
         """Repaint the visible rows whose pieces differ from the ones their line shows."""
