@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_gradient_tab import NAMES, settle
+from pilot import snapshot_app
+from test_gradient_tab import settle
 
 from engine.workspace import open_workspace
 from microgpt_tui.app import DebuggerApp
@@ -27,11 +28,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> DebuggerApp:
-    data = tmp_path / "names.txt"
-    data.write_text(NAMES)
-    workspace = open_workspace(seed=42, data=str(data))
-    workspace.source = "fresh model (seed 42, names.txt)"  # not the temporary path
-    return DebuggerApp(workspace, cursor_blink=False)
+    return snapshot_app(tmp_path)
 
 
 @pytest.fixture

@@ -8,18 +8,13 @@ at the report before committing.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
-from textual.worker import WorkerCancelled
+from pilot import HEAD, settle, snapshot_app
 
-from engine.workspace import open_workspace
 from microgpt_tui.app import DebuggerApp
 from microgpt_tui.widgets.vector_panel import VectorPanel
-
-NAMES = "emma\nolivia\nava\nisabella\nsophia\nmia\n"
-HEAD = "pos4.layer0.attn.head1"
 
 
 @pytest.fixture(autouse=True)
@@ -30,22 +25,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> DebuggerApp:
-    data = tmp_path / "names.txt"
-    data.write_text(NAMES)
-    workspace = open_workspace(seed=42, data=str(data))
-    workspace.source = "fresh model (seed 42, names.txt)"  # not the temporary path
-    return DebuggerApp(workspace, cursor_blink=False)
-
-
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(1000):
-        if not app.busy:
-            break
-        with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-    await pilot.pause()
+    return snapshot_app(tmp_path)
 
 
 def in_the_head(*keys: str, then: str | None = None):
