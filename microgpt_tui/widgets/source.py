@@ -99,7 +99,7 @@ class SourceView(ScrollView):
         # the rows drawn: (line index, where in the line the row starts and ends)
         self._rows: list[tuple[int, int, int]] = []
         self._first_row: list[int] = []  # by line index: its first row
-        self._laid_for: tuple[int, int, str | None] = (-1, -1, None)  # (width, unit, file)
+        self._laid_for: tuple[int, str | None] = (-1, None)  # (width, file) it is wrapped for
         self._unit = INDENT
 
     def show_site(
@@ -144,12 +144,12 @@ class SourceView(ScrollView):
     def _lay_out(self) -> bool:
         """Wrap the file to the width (once per file and width); True if that changed anything."""
         width = self.scrollable_content_region.width
-        if self._laid_for[::2] == (width, self.filename):
-            return False  # (the unit follows from the file and the width)
+        if self._laid_for == (width, self.filename):
+            return False  # (the indent unit follows from the file and the width)
         code_width = max(1, width - GUTTER)
         plain = [line.plain.rstrip() for line in self.lines]
         unit = indent_unit(plain, code_width)
-        self._laid_for, self._unit = (width, unit, self.filename), unit
+        self._laid_for, self._unit = (width, self.filename), unit
         self._rows, self._first_row = [], []
         for index, text in enumerate(plain):
             self._first_row.append(len(self._rows))
